@@ -1,0 +1,1 @@
+"""labtool: the NodePort workshop lab in one command."""
