@@ -1,0 +1,240 @@
+"""The ``labtool`` command: parses arguments, calls one function, prints, maps the outcome
+to an exit code. Ansible (and ansible-runner) are imported only inside commands that run
+a playbook, so ``labtool --help`` and ``labtool inventory`` answer instantly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+# Exit codes (README copies this table).
+EXIT_OK = 0
+EXIT_TASK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_VERIFY_FAILED = 3
+EXIT_UNREACHABLE = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    everything went fine
+  1    a task failed on a node
+  2    bad input: the lab file (every problem is listed) or the command line
+  3    verify: a check of the walkthrough failed
+  4    a node could not be reached over SSH
+  130  interrupted (Ctrl-C)
+
+\b
+Without -f, commands act on the local lab (three node containers on this machine),
+whose lab file is .labtool/<name>/lab.yml (state root: $LABTOOL_HOME or ./.labtool)."""
+
+DEFAULT_LOCAL_NAME = "labtool"
+DEFAULT_ARTIFACTS = "/var/cache/labtool/artifacts/v1.20.2"
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _local_lab_file(name: str) -> Path:
+    from labtool import _paths
+
+    return _paths.state_dir(name) / "lab.yml"
+
+
+def _load(file: str | None, name: str):
+    """Load the lab file (or the local lab's); exits 2 listing every problem."""
+    from labtool.lab import LabFileError, load_lab
+
+    path = Path(file) if file else _local_lab_file(name)
+    if file is None and not path.exists():
+        _err(f"labtool: no -f given and the local lab '{name}' does not exist ({path}).\n"
+             f"Create it with 'labtool up' or 'labtool local create --name {name}', "
+             "or name a lab file with -f.")
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        return load_lab(path)
+    except LabFileError as exc:
+        _err(str(exc))
+        n = len(exc.problems)
+        _err(f"labtool: {path}: {n} problem{'s' if n != 1 else ''}; nothing was run.")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def exit_code_for(result) -> int:
+    """Map a RunResult to labtool's exit code."""
+    if result.canceled:
+        return EXIT_INTERRUPTED
+    if result.unreachable_hosts:
+        return EXIT_UNREACHABLE
+    if result.failed_checks:
+        return EXIT_VERIFY_FAILED
+    if result.failed_hosts or result.status != "successful":
+        return EXIT_TASK_FAILED
+    return EXIT_OK
+
+
+def _run(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0) -> int:
+    from labtool import report, runner
+
+    progress = report.Progress()
+    try:
+        result = runner.run_playbook(playbook, lab, limit=limit, tags=tags, check=check,
+                                     verbosity=verbosity, on_event=progress)
+    finally:
+        progress.close()
+    report.print_result(result, console=progress.console)
+    return exit_code_for(result)
+
+
+def _file_option(f):
+    return click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
+                        help="The lab file (default: the local lab's .labtool/<name>/lab.yml).")(f)
+
+
+def _name_option(f):
+    return click.option("--name", default=DEFAULT_LOCAL_NAME, show_default=True,
+                        help="Name of the local lab (used when -f is not given).")(f)
+
+
+def _run_options(f):
+    f = click.option("-v", "--verbose", "verbosity", count=True,
+                     help="Ansible verbosity (-v, -vv, ...); shown in the run's log.")(f)
+    f = click.option("--check", is_flag=True, help="Ansible check mode: change nothing.")(f)
+    f = click.option("--tags", help="Only run tasks with these tags (comma-separated).")(f)
+    f = click.option("--limit", help="Only touch these nodes (Ansible host pattern).")(f)
+    return f
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="labtool")
+def main() -> None:
+    """Turn three Linux machines into the Kubernetes lab of the NodePort walkthrough:
+    iptables, a kubeadm cluster, the nginx Deployment dep01 behind the NodePort Service
+    mysvc (8080:30001) and the ReplicationController my-nginx — then prove it works."""
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_file_option
+@_name_option
+@click.option("--artifacts", type=click.Path(file_okay=False), default=DEFAULT_ARTIFACTS,
+              show_default=True, envvar="LABTOOL_ARTIFACTS",
+              help="Local lab only: the Kubernetes artifacts directory.")
+@click.option("--no-verify", is_flag=True, help="Do not run the checks after a full up.")
+@_run_options
+def up(file, name, artifacts, no_verify, limit, tags, check, verbosity) -> None:
+    """Build the lab: iptables, the cluster, the workloads; then verify.
+
+    Without -f, first creates (or reuses) the local lab of three node containers.
+    The checks run after a full up (not with --tags, --check or --no-verify)."""
+    if file is None:
+        from labtool import local
+
+        try:
+            lab_file = local.create(name=name, artifacts=Path(artifacts), echo=click.echo)
+        except KeyboardInterrupt:
+            _err("labtool: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        file = str(lab_file)
+    lab = _load(file, name)
+    code = _run("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity)
+    if code == EXIT_OK and not (tags or check or no_verify):
+        code = _run("verify", lab, limit=limit, verbosity=verbosity)
+    sys.exit(code)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_file_option
+@_name_option
+@click.option("--limit", help="Only touch these nodes (Ansible host pattern).")
+@click.option("-v", "--verbose", "verbosity", count=True, help="Ansible verbosity.")
+def verify(file, name, limit, verbosity) -> None:
+    """Prove the walkthrough: NodePort 30001 answers nginx's page on every node,
+    mysvc shows 8080:30001/TCP, my-nginx is 2/2 and replaces a deleted pod."""
+    lab = _load(file, name)
+    sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity))
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_file_option
+@_name_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask; wipe the cluster.")
+@_run_options
+def reset(file, name, yes, limit, tags, check, verbosity) -> None:
+    """Wipe the cluster from the nodes (kubeadm reset, pod network, workloads) so that
+    up starts from scratch. Asks first."""
+    lab = _load(file, name)
+    nodes = ", ".join(n.name for n in lab.nodes)
+    if not yes and not check:
+        if not sys.stdin.isatty():
+            _err(f"labtool: reset wipes the cluster of lab '{lab.name}' on {nodes}; "
+                 "no terminal to ask on, so nothing was done. Add --yes to go ahead.")
+            sys.exit(EXIT_BAD_INPUT)
+        if not click.confirm(f"Wipe the Kubernetes cluster of lab '{lab.name}' on {nodes}?",
+                             default=False):
+            _err("labtool: nothing was done.")
+            sys.exit(EXIT_OK)
+    sys.exit(_run("reset", lab, limit=limit, tags=tags, check=check, verbosity=verbosity))
+
+
+@main.command()
+@_file_option
+@_name_option
+def inventory(file, name) -> None:
+    """Print the lab's Ansible inventory (YAML), as the playbooks get it:
+    ansible-playbook -i <(labtool inventory -f lab.yml) playbooks/up.yml"""
+    from labtool.inventory import build_inventory, render_inventory
+
+    lab = _load(file, name)
+    click.echo(render_inventory(build_inventory(lab)), nl=False)
+
+
+@main.group()
+def local() -> None:
+    """The local lab: three node containers on this machine (needs root and docker)."""
+
+
+@local.command("create")
+@_name_option
+@click.option("--artifacts", type=click.Path(file_okay=False), default=DEFAULT_ARTIFACTS,
+              show_default=True, envvar="LABTOOL_ARTIFACTS",
+              help="The Kubernetes artifacts directory.")
+def local_create(name, artifacts) -> None:
+    """Create (or reuse) the local lab and print its lab file's path."""
+    from labtool import local as local_lab
+
+    lab_file = local_lab.create(name=name, artifacts=Path(artifacts), echo=click.echo)
+    click.echo(f"lab file: {lab_file}")
+
+
+@local.command("destroy")
+@_name_option
+def local_destroy(name) -> None:
+    """Remove the local lab's containers, network and fence."""
+    from labtool import local as local_lab
+
+    local_lab.destroy(name, echo=click.echo)
+
+
+@local.command("status")
+@_name_option
+def local_status(name) -> None:
+    """Show the local lab's node containers."""
+    from labtool import local as local_lab
+
+    rows = local_lab.status(name)
+    if not rows:
+        click.echo(f"local lab '{name}': no node containers")
+        return
+    keys = ["node", "container", "state", "address"]
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys))
+    for row in rows:
+        click.echo("  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys))
+
+
+if __name__ == "__main__":
+    main()
