@@ -1,0 +1,174 @@
+"""What the user sees: live progress from ansible-runner events, then the recap, the
+verify table, the failures and the log path. Consumes events and RunResult only.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from labtool.runner import EventCollector, RunResult, failure_message
+
+Event = dict[str, Any]
+
+_RESULT_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
+          "skipped": "cyan", "ignored": "magenta"}
+
+
+def result_word(event: Event) -> str | None:
+    """ok / changed / failed / ignored / unreachable / skipped for a task-result event."""
+    kind = _RESULT_EVENTS.get(event.get("event", ""))
+    data = event.get("event_data") or {}
+    if kind == "ok" and (data.get("res") or {}).get("changed"):
+        return "changed"
+    if kind == "failed" and data.get("ignore_errors"):
+        return "ignored"
+    return kind
+
+
+def task_title(data: dict[str, Any]) -> str:
+    task = data.get("task") or data.get("name") or ""
+    role = data.get("role") or ""
+    return f"{role} : {task}" if role else task
+
+
+def plain_line(event: Event) -> str | None:
+    """One line for a play start or a task result (the non-terminal progress format)."""
+    kind = event.get("event", "")
+    data = event.get("event_data") or {}
+    if kind == "playbook_on_play_start":
+        return f"PLAY {data.get('play') or data.get('name') or ''}".rstrip()
+    word = result_word(event)
+    if word is None:
+        return None
+    line = f"{word:<12} {data.get('host', ''):<12} {task_title(data)}"
+    if word in ("failed", "unreachable"):
+        message = failure_message(data.get("res")).splitlines()
+        if message:
+            line += f" — {message[0]}"
+    return line
+
+
+class Progress:
+    """The ``on_event`` subscriber. A rich live view on a terminal; plain lines otherwise."""
+
+    def __init__(self, console: Console | None = None, live: bool | None = None):
+        self.console = console or Console(file=sys.stdout)
+        self.live_mode = self.console.is_terminal if live is None else live
+        self.play = ""
+        self.task = ""
+        self._counts = EventCollector("progress")
+        self._live: Live | None = None
+
+    # the subscriber -------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self.play = data.get("play") or data.get("name") or ""
+            self.task = ""
+        elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+            self.task = task_title(data)
+        self._counts.feed(event)
+        if self.live_mode:
+            self._live_update(event)
+        else:
+            line = plain_line(event)
+            if line is not None:
+                self.console.print(Text(line), soft_wrap=True)
+
+    # live view --------------------------------------------------------------------------
+    def _render(self) -> Group:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        table.add_column("node")
+        for name in ("ok", "changed", "failed", "unreachable", "skipped"):
+            table.add_column(name, justify="right")
+        for host, c in sorted(self._counts.result.hosts.items()):
+            table.add_row(host, str(c.ok), str(c.changed),
+                          Text(str(c.failed), style="bold red" if c.failed else ""),
+                          Text(str(c.unreachable), style="bold red" if c.unreachable else ""),
+                          str(c.skipped))
+        head = Text.assemble(("PLAY ", "bold"), self.play, "\n", ("TASK ", "bold"), self.task)
+        return Group(head, table)
+
+    def _live_update(self, event: Event) -> None:
+        if self._live is None:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=8,
+                              transient=True)
+            self._live.start()
+        word = result_word(event)
+        if word in ("failed", "unreachable"):
+            line = plain_line(event)
+            if line:
+                self._live.console.print(Text(line, style=_STYLE[word]), soft_wrap=True)
+        elif event.get("event") == "playbook_on_play_start":
+            self._live.console.print(Text(f"PLAY {self.play}", style="bold"))
+        self._live.update(self._render())
+
+    def close(self) -> None:
+        """Stop the live view (always call it, also on errors: it restores the cursor)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+# --------------------------------------------------------------------------- final report
+
+
+def recap_table(result: RunResult) -> Table:
+    table = Table(title=f"{result.playbook}: recap", title_justify="left")
+    table.add_column("node")
+    for name in ("ok", "changed", "failed", "unreachable", "skipped", "ignored"):
+        table.add_column(name, justify="right")
+    for host, c in sorted(result.hosts.items()):
+        table.add_row(host, str(c.ok), Text(str(c.changed), style="yellow" if c.changed else ""),
+                      Text(str(c.failed), style="bold red" if c.failed else ""),
+                      Text(str(c.unreachable), style="bold red" if c.unreachable else ""),
+                      str(c.skipped), str(c.ignored))
+    return table
+
+
+def verify_table(result: RunResult) -> Table:
+    table = Table(title="verify", title_justify="left")
+    for name in ("check", "node", "result", "detail"):
+        table.add_column(name)
+    for key, check in sorted(result.verify.items(),
+                             key=lambda kv: (str(kv[1].get("check", kv[0])), str(kv[1].get("node", "")))):
+        ok = bool(check.get("ok"))
+        table.add_row(str(check.get("check", key)), str(check.get("node", "")),
+                      Text("ok" if ok else "FAILED", style="green" if ok else "bold red"),
+                      str(check.get("detail", "")))
+    return table
+
+
+def print_result(result: RunResult, console: Console | None = None) -> None:
+    console = console or Console()
+    if result.hosts:
+        console.print(recap_table(result))
+    if result.verify:
+        console.print(verify_table(result))
+    if result.failures:
+        console.print(Text("Failures:", style="bold red"))
+        for f in result.failures:
+            what = "UNREACHABLE" if f.unreachable else "FAILED"
+            task = f"{f.role} : {f.task}" if f.role else f.task
+            console.print(Text(f"  {what} {f.host}: {task}", style="bold"), soft_wrap=True)
+            for line in (f.message or "(no message)").splitlines():
+                console.print(Text(f"      {line}"), soft_wrap=True)
+    status = {"successful": "ok", "canceled": "interrupted"}.get(result.status, result.status)
+    summary = f"{result.playbook}: {status} in {result.duration:.0f} s"
+    if result.log_path is not None:
+        summary += f"; log: {result.log_path}"
+    console.print(Text(summary, style="green" if result.status == "successful" else "bold red"),
+                  soft_wrap=True)

@@ -1,0 +1,295 @@
+"""Runs a playbook with ansible-runner and turns its event stream into a :class:`RunResult`.
+
+This is the only module that knows ansible-runner. The display subscribes to the same
+events through ``on_event``; nobody parses stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from labtool import _paths
+from labtool.inventory import build_inventory, render_inventory
+from labtool.lab import Lab
+
+VERIFY_STATS_KEY = "labtool_verify"
+KEEP_RUNS = 10
+
+Event = dict[str, Any]
+
+
+@dataclass
+class HostCounts:
+    """Ansible's per-host recap (``ok`` includes ``changed``, as in Ansible's own recap)."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    rescued: int = 0
+
+
+@dataclass
+class TaskFailure:
+    host: str
+    task: str
+    role: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    status: str = "unstarted"  # successful | failed | canceled | timeout | error
+    rc: int | None = None
+    hosts: dict[str, HostCounts] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+    verify: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log_path: Path | None = None
+    duration: float = 0.0
+
+    @property
+    def canceled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return [h for h, c in self.hosts.items() if c.unreachable]
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return [h for h, c in self.hosts.items() if c.failed]
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        return [c for c in self.verify.values() if not c.get("ok")]
+
+
+def failure_message(res: dict[str, Any] | None) -> str:
+    """The useful part of a failed (or unreachable) task's result: msg, then stderr."""
+    if not isinstance(res, dict):
+        return ""
+    parts: list[str] = []
+    msg = res.get("msg")
+    if msg:
+        parts.append(str(msg).strip())
+    stderr = res.get("stderr") or res.get("module_stderr")
+    if stderr:
+        lines = str(stderr).strip().splitlines()
+        parts.append("\n".join(lines[-15:]))
+    elif not parts and res.get("stdout"):
+        parts.append("\n".join(str(res["stdout"]).strip().splitlines()[-15:]))
+    if not parts and isinstance(res.get("results"), list):  # a loop: the failed items
+        for item in res["results"]:
+            if isinstance(item, dict) and item.get("failed"):
+                label = item.get("item", item.get("_ansible_item_label", ""))
+                text = failure_message(item)
+                parts.append(f"item {label}: {text}" if label != "" else text)
+    if not parts and res.get("rc") not in (None, 0):
+        parts.append(f"exit status {res['rc']}")
+    return "\n".join(p for p in parts if p)
+
+
+class EventCollector:
+    """Folds ansible-runner events into a :class:`RunResult`. Pure: feed it recorded events."""
+
+    def __init__(self, playbook: str):
+        self.result = RunResult(playbook=playbook)
+        self._stats_seen = False
+
+    def _host(self, name: str) -> HostCounts:
+        return self.result.hosts.setdefault(name, HostCounts())
+
+    def feed(self, event: Event) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host = data.get("host") or ""
+        if kind == "runner_on_ok" and host and not self._stats_seen:
+            counts = self._host(host)
+            counts.ok += 1
+            if (data.get("res") or {}).get("changed"):
+                counts.changed += 1
+        elif kind == "runner_on_skipped" and host and not self._stats_seen:
+            self._host(host).skipped += 1
+        elif kind == "runner_on_failed" and host:
+            if data.get("ignore_errors"):
+                if not self._stats_seen:
+                    self._host(host).ignored += 1
+            else:
+                if not self._stats_seen:
+                    self._host(host).failed += 1
+                self.result.failures.append(TaskFailure(
+                    host=host, task=data.get("task", ""), role=data.get("role", ""),
+                    message=failure_message(data.get("res"))))
+        elif kind == "runner_on_unreachable" and host:
+            if not self._stats_seen:
+                self._host(host).unreachable += 1
+            self.result.failures.append(TaskFailure(
+                host=host, task=data.get("task", ""), role=data.get("role", ""),
+                message=failure_message(data.get("res")), unreachable=True))
+        elif kind == "playbook_on_stats":
+            self._stats(data)
+
+    def _stats(self, data: dict[str, Any]) -> None:
+        """The recap is authoritative: replace the counts gathered from single events."""
+        self._stats_seen = True
+        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+                 "skipped": "skipped", "ignored": "ignored", "rescued": "rescued"}
+        hosts: dict[str, HostCounts] = {}
+        for key, attr in names.items():
+            for host, n in (data.get(key) or {}).items():
+                setattr(hosts.setdefault(host, HostCounts()), attr, int(n))
+        for host in (data.get("processed") or {}):
+            hosts.setdefault(host, HostCounts())
+        if hosts:
+            self.result.hosts = hosts
+        artifact = data.get("artifact_data") or {}
+        checks = artifact.get(VERIFY_STATS_KEY)
+        if isinstance(checks, dict):
+            self.result.verify = {k: v for k, v in checks.items() if isinstance(v, dict)}
+
+
+class _Interrupt:
+    """Ctrl-C during a run. The first SIGINT is passed on to ansible-playbook, which stops
+    its workers (they run in their own sessions) and exits; ansible-runner's
+    cancel_callback forces the end if it has not exited after ``grace`` seconds, or at a
+    second Ctrl-C."""
+
+    def __init__(self, grace: float = 10.0) -> None:
+        self.requested = False
+        self.grace = grace
+        self._count = 0
+        self._since = 0.0
+        self._previous: Any = None
+
+    def __enter__(self) -> "_Interrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        self._count += 1
+        if self._count == 1:
+            self._since = time.monotonic()
+            for pid in _children():
+                try:
+                    os.kill(pid, signal.SIGINT)
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def __call__(self) -> bool:
+        return self.requested and (self._count > 1 or time.monotonic() - self._since > self.grace)
+
+
+def _children() -> list[int]:
+    """The pids of this process's direct children (ansible-playbook under pexpect)."""
+    me, pids = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == me:
+            pids.append(int(entry.name))
+    return pids
+
+
+def prepare_private_dir(lab: Lab) -> tuple[Path, Path]:
+    """Create ``<state>/runner/`` with the inventory in it; return (private dir, inventory)."""
+    state = _paths.state_dir(lab.name)
+    private = state / "runner"
+    (private / "inventory").mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o700)
+    inventory = private / "inventory" / "hosts.yml"
+    inventory.write_text(render_inventory(build_inventory(lab, state)), encoding="utf-8")
+    return private, inventory
+
+
+def run_playbook(
+    name: str,
+    lab: Lab,
+    *,
+    limit: str | None = None,
+    tags: str | None = None,
+    check: bool = False,
+    verbosity: int = 0,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunResult:
+    """Run ``playbooks/<name>.yml`` (or the playbook at path ``name``) against ``lab``.
+
+    Ctrl-C cancels the run: the result's status is then ``canceled``."""
+    import ansible_runner  # imported here: the CLI must start fast
+
+    playbook = Path(name).resolve() if os.sep in name else _paths.playbook(name)
+    collector = EventCollector(playbook.stem)
+    if not playbook.is_file():
+        collector.result.status = "error"
+        collector.result.failures.append(TaskFailure("", "", "", f"playbook {playbook} not found"))
+        return collector.result
+
+    private, inventory = prepare_private_dir(lab)
+    ident = f"{datetime.now():%Y%m%d-%H%M%S}-{playbook.stem}"
+
+    def handle(event: Event) -> bool:
+        collector.feed(event)
+        if on_event is not None:
+            on_event(event)
+        return True  # keep the event (ansible-runner drops it otherwise)
+
+    envvars = {
+        "ANSIBLE_CONFIG": str(_paths.ANSIBLE_CFG),
+        "ANSIBLE_ROLES_PATH": str(_paths.ROLES_DIR),
+        "ANSIBLE_NOCOLOR": "1",  # the log (artifacts/<run>/stdout) stays readable
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # ansible-playbook lives next to this Python (a venv need not be activated)
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    started = time.monotonic()
+    with _Interrupt() as interrupt:
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            project_dir=str(_paths.PLAYBOOKS_DIR),
+            playbook=str(playbook),
+            inventory=str(inventory),
+            ident=ident,
+            envvars=envvars,
+            limit=limit or None,
+            tags=tags or None,
+            cmdline="--check" if check else None,
+            verbosity=verbosity or None,
+            event_handler=handle,
+            cancel_callback=interrupt,
+            rotate_artifacts=KEEP_RUNS,
+            suppress_env_files=True,
+            quiet=True,
+            settings={"pexpect_timeout": 0.5},
+        )
+    result = collector.result
+    result.duration = time.monotonic() - started
+    result.status = "canceled" if interrupt.requested else runner.status
+    result.rc = runner.rc
+    result.log_path = Path(runner.config.artifact_dir) / "stdout"
+    if result.status == "failed" and not result.failures and not result.hosts:
+        result.failures.append(TaskFailure(
+            "", "", "", f"ansible-playbook exited with status {runner.rc} before running a "
+            f"task; the log says why: {result.log_path}"))
+    return result
