@@ -233,7 +233,7 @@ class Kubernetes(_Strict):
     @classmethod
     def _version(cls, v: Any) -> Any:
         if isinstance(v, float | int):
-            raise ValueError(f"{v!r} is a number; quote the version, e.g. \"1.20.2\"")
+            raise ValueError(f"YAML read the version as the number {v!r}; quote it, e.g. \"1.20.2\"")
         if not isinstance(v, str):
             return v
         major, minor, patch = parse_version(v.strip())
@@ -597,7 +597,7 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
             elif not manifest.is_file():
                 out.append((("sources", "artifacts"),
                             f"{path} has no artifacts.yml: not an artifacts directory"))
-            elif parsed:
+            elif parsed and parsed[0] == 1 and parsed[1] in SUPPORTED_MINORS:
                 try:
                     meta = yaml.safe_load(manifest.read_text()) or {}
                     built = str(meta.get("kubernetes_version", "")).lstrip("v")
@@ -660,8 +660,11 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
 
     where, duplicates = _positions(root)
     found: list[tuple[tuple, str]] = []
+    at_line: dict[tuple, int] = {}
     for loc, line, column in duplicates:
-        found.append((loc, f"duplicate key (line {line}); only the last one would count"))
+        message = f"duplicate key (first at line {where[loc][0]}); only the last one would count"
+        found.append((loc, message))
+        at_line[(loc, message)] = line
 
     lab: Lab | None = None
     try:
@@ -682,6 +685,7 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
                 continue
             seen.add((loc, message))
             line, column = _locate(where, loc)
+            line = at_line.get((loc, message), line)
             problems.append(Problem(file, _key_path(loc), message, line, None))
         problems.sort(key=lambda p: (p.line or 0, p.key))
         raise LabFileError(problems)

@@ -70,16 +70,23 @@ class Progress:
         self.task = ""
         self._counts = EventCollector("progress")
         self._live: Live | None = None
+        self._task_tally: dict[str, int] = {}
 
     # the subscriber -------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
+        if self.live_mode and kind in ("playbook_on_play_start", "playbook_on_task_start",
+                                       "playbook_on_handler_task_start", "playbook_on_stats"):
+            self._task_done()
         if kind == "playbook_on_play_start":
             self.play = data.get("play") or data.get("name") or ""
             self.task = ""
         elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
             self.task = task_title(data)
+        word = result_word(event)
+        if word is not None:
+            self._task_tally[word] = self._task_tally.get(word, 0) + 1
         self._counts.feed(event)
         if self.live_mode:
             self._live_update(event)
@@ -101,6 +108,16 @@ class Progress:
                           str(c.skipped))
         head = Text.assemble(("PLAY ", "bold"), self.play, "\n", ("TASK ", "bold"), self.task)
         return Group(head, table)
+
+    def _task_done(self) -> None:
+        """On a terminal, leave one line per finished task above the live view."""
+        if self.task and self._task_tally and self._live is not None:
+            tally = " ".join(f"{k}={v}" for k, v in sorted(self._task_tally.items()))
+            worst = next((w for w in ("failed", "unreachable", "changed", "ok", "skipped")
+                          if w in self._task_tally), "ok")
+            line = Text.assemble(("  " + self.task, ""), ("  " + tally, _STYLE.get(worst, "")))
+            self._live.console.print(line, soft_wrap=True)
+        self._task_tally = {}
 
     def _live_update(self, event: Event) -> None:
         if self._live is None:

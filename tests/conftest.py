@@ -1,0 +1,40 @@
+"""Shared helpers: write lab files into a temporary directory."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+GOOD_LAB = """\
+name: workshop
+sources:
+  mode: local
+  artifacts: ./artifacts
+nodes:
+  - {name: cp, address: 192.168.56.10, role: control-plane, key: ./id_ed25519}
+  - {name: w1, address: 192.168.56.11, role: worker, key: ./id_ed25519}
+  - {name: w2, address: 192.168.56.12, role: worker, key: ./id_ed25519}
+"""
+
+
+@pytest.fixture
+def lab_dir(tmp_path: Path) -> Path:
+    """A directory with a key file and an artifacts directory for Kubernetes 1.20.2."""
+    (tmp_path / "id_ed25519").write_text("not really a key\n")
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "artifacts.yml").write_text("kubernetes_version: v1.20.2\n")
+    return tmp_path
+
+
+@pytest.fixture
+def write_lab(lab_dir: Path):
+    def write(text: str, name: str = "lab.yml") -> Path:
+        path = lab_dir / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
