@@ -1,0 +1,205 @@
+"""Host set-up shared by every local lab: dockerd, kernel sysctls, apt-cacher-ng, the registry.
+
+The host has no systemd: services are started under ``setsid`` and left running (they are
+caches shared by all labs; destroy leaves them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from labtool.local._run import LocalLabError, ok, run
+from labtool.local.image import host_mirror
+
+HERE = Path(__file__).resolve().parent
+LOG_DIR = Path("/var/log/labtool")
+
+# Not namespaced: kubelet cannot set them from inside a node container and refuses to start.
+HOST_SYSCTLS = {
+    "vm.overcommit_memory": "1",
+    "kernel.panic": "10",
+    "kernel.panic_on_oops": "1",
+    "vm.panic_on_oom": "0",
+    "kernel.keys.root_maxkeys": "1000000",
+    "kernel.keys.root_maxbytes": "25000000",
+}
+APT_CACHER_PORT = 3142
+REGISTRY_PORT = 5000
+REGISTRY_CONFIG = HERE / "registry.yml"
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LocalLabError(
+            "the local lab sets up this host (docker, iptables, routes, sysctls, services): run it as root"
+        )
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise LocalLabError(f"{what} did not come up within {seconds:.0f} s")
+
+
+def _start_detached(args: list[str], log: str) -> None:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / log, "ab") as out:
+        subprocess.Popen(  # noqa: S603 - fixed argument lists
+            ["setsid", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def ensure_dockerd(echo: Callable[[str], None]) -> None:
+    if ok(["docker", "info"]):
+        echo("  dockerd: running")
+        return
+    echo(f"  dockerd: not answering, starting it (setsid dockerd, log {LOG_DIR / 'dockerd.log'})")
+    _start_detached(["dockerd"], "dockerd.log")
+    _wait(lambda: ok(["docker", "info"]), 60, "dockerd")
+    echo("  dockerd: running")
+
+
+def ensure_sysctls(echo: Callable[[str], None]) -> None:
+    echo("  host sysctls (not namespaced: they apply to the whole host, not only the nodes):")
+    for key, value in HOST_SYSCTLS.items():
+        current = run(["sysctl", "-n", key]).stdout.strip()
+        if current == value:
+            echo(f"    {key} = {value}")
+        else:
+            run(["sysctl", "-w", f"{key}={value}"])
+            echo(f"    {key} = {value} (was {current})")
+
+
+def ensure_apt_cacher(echo: Callable[[str], None]) -> None:
+    if listening(APT_CACHER_PORT):
+        echo(f"  apt-cacher-ng: listening on {APT_CACHER_PORT}")
+        return
+    if not Path("/usr/sbin/apt-cacher-ng").exists():
+        raise LocalLabError("apt-cacher-ng is not installed: apt-get install apt-cacher-ng")
+    for d in ("/run/apt-cacher-ng", "/var/cache/apt-cacher-ng", "/var/log/apt-cacher-ng"):
+        Path(d).mkdir(parents=True, exist_ok=True)
+        run(["chown", "apt-cacher-ng:apt-cacher-ng", d], check=False)
+    mirror = host_mirror()
+    echo(f"  apt-cacher-ng: starting it (setsid, port {APT_CACHER_PORT}, Debian from {mirror})")
+    _start_detached(
+        [
+            "runuser", "-u", "apt-cacher-ng", "--",
+            "/usr/sbin/apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1",
+            f"Port={APT_CACHER_PORT}",
+            "SocketPath=/run/apt-cacher-ng/socket",
+            # Debian requests go to the host's own mirror (apt-cacher-ng's built-in list
+            # would send them to ftp.debian.org etc., which need not resolve here).
+            f"Remap-debrep=file:deb_mirror*.gz /debian ; {mirror}/",
+        ],
+        "apt-cacher-ng.log",
+    )  # fmt: skip
+    _wait(lambda: listening(APT_CACHER_PORT), 30, "apt-cacher-ng")
+    echo(f"  apt-cacher-ng: listening on {APT_CACHER_PORT}")
+
+
+def _registry_status() -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{REGISTRY_PORT}/v2/", timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def ensure_registry(echo: Callable[[str], None]) -> None:
+    if not listening(REGISTRY_PORT):
+        if not Path("/usr/bin/docker-registry").exists():
+            raise LocalLabError("docker-registry is not installed: apt-get install docker-registry")
+        # Debian's /etc/docker/registry/config.yml asks for htpasswd auth, which containerd's
+        # mirror configuration has no credentials for; ours is the same without auth.
+        echo(f"  registry: starting docker-registry serve {REGISTRY_CONFIG} (port {REGISTRY_PORT})")
+        _start_detached(["docker-registry", "serve", str(REGISTRY_CONFIG)], "registry.log")
+        _wait(lambda: _registry_status() == 200, 30, "the registry")
+    status = _registry_status()
+    if status != 200:
+        raise LocalLabError(
+            f"something listens on port {REGISTRY_PORT} but GET /v2/ answers {status}: the nodes need"
+            f" an anonymous registry there (e.g. docker-registry serve {REGISTRY_CONFIG})"
+        )
+    echo(f"  registry: answering on {REGISTRY_PORT}")
+
+
+def artifact_images(artifacts: Path) -> dict[str, str]:
+    data = yaml.safe_load((artifacts / "artifacts.yml").read_text()) or {}
+    return {k: v for k, v in (data.get("images") or {}).items() if v}
+
+
+def image_path(reference: str) -> tuple[str, str]:
+    """registry.k8s.io/kube-proxy:v1.20.2 -> ("kube-proxy", "v1.20.2"): the repository and tag
+    a registry mirror is asked for."""
+    name, _, tag = reference.rpartition(":")
+    if not name or "/" in tag:
+        name, tag = reference, "latest"
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        name = rest
+    if "/" not in name:
+        name = f"library/{name}"  # docker.io's short names
+    return name, tag
+
+
+def registry_has(reference: str) -> bool:
+    repo, tag = image_path(reference)
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{REGISTRY_PORT}/v2/{repo}/manifests/{tag}",
+        method="HEAD",
+        headers={
+            "Accept": ", ".join(
+                [
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.oci.image.index.v1+json",
+                ]
+            )
+        },
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status == 200
+    except (urllib.error.HTTPError, OSError):
+        return False
+
+
+def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str], None]) -> None:
+    images = artifact_images(artifacts)
+    missing = [ref for ref in images.values() if not registry_has(ref)]
+    if not missing:
+        echo(f"  registry: the {len(images)} artifact images are there")
+        return
+    if not push_script.exists():
+        raise LocalLabError(f"{push_script} is missing: it pushes the artifacts' images to the registry")
+    echo(f"  registry: pushing {len(missing)} image(s) with {push_script.name} push {artifacts}")
+    run(["bash", str(push_script), "push", str(artifacts), f"localhost:{REGISTRY_PORT}"], timeout=1800)
+    still = [ref for ref in images.values() if not registry_has(ref)]
+    if still:
+        raise LocalLabError(f"after the push the registry still lacks: {', '.join(still)}")
+    echo(f"  registry: the {len(images)} artifact images are there")

@@ -1,0 +1,184 @@
+"""The node image: Debian bookworm from debootstrap, systemd as PID 1, sshd with root's key slot.
+
+The image is tagged ``labtool-node:<hash of the recipe>`` and rebuilt only when the recipe
+(suite, packages, the files and commands below) changes. debootstrap downloads through the
+host's own apt sources; its package cache lives in /var/cache/labtool/debootstrap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from labtool.local._run import LocalLabError, ok, run
+
+REPOSITORY = "labtool-node"
+CACHE_DIR = Path("/var/cache/labtool")
+SUITE = "bookworm"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+PACKAGES = (
+    "systemd", "systemd-sysv", "dbus", "python3", "openssh-server", "iproute2",
+    "ca-certificates", "sudo", "curl", "gnupg", "procps", "kmod",
+)  # fmt: skip
+
+# Files written into the root file system (path -> content).
+FILES = {
+    # each container makes its own host keys on first boot (none are baked into the image)
+    "etc/systemd/system/labtool-ssh-host-keys.service": """\
+[Unit]
+Description=Generate this node's SSH host keys
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+""",
+    "etc/ssh/sshd_config.d/labtool.conf": "PermitRootLogin prohibit-password\nUseDNS no\n",
+    "root/.ssh/authorized_keys": "",  # the slot: each lab copies its public key here
+}
+# Units that have nothing to do in a container.
+MASKED = (
+    "getty@tty1.service", "console-getty.service", "serial-getty@.service",
+    "systemd-remount-fs.service", "dev-hugepages.mount", "sys-fs-fuse-connections.mount",
+    "sys-kernel-config.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "systemd-firstboot.service",
+)  # fmt: skip
+ENABLED = ("ssh.service", "labtool-ssh-host-keys.service")
+CHANGES = ('CMD ["/sbin/init"]', "ENV container=docker")
+
+
+def recipe() -> dict:
+    return {
+        "suite": SUITE,
+        "variant": "minbase",
+        "packages": sorted(PACKAGES),
+        "files": FILES,
+        "masked": sorted(MASKED),
+        "enabled": sorted(ENABLED),
+        "changes": list(CHANGES),
+        "revision": 1,
+    }
+
+
+def image_tag() -> str:
+    digest = hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:12]
+    return f"{REPOSITORY}:{digest}"
+
+
+def debian_mirror(sources: str) -> str | None:
+    """The first Debian archive URI for the main suite in apt sources text (deb822 or one-line)."""
+    # deb822 stanzas
+    for stanza in re.split(r"\n\s*\n", sources):
+        fields: dict[str, str] = {}
+        for line in stanza.splitlines():
+            if line.startswith("#") or ":" not in line:
+                continue
+            key, _, value = line.partition(":")
+            fields[key.strip().lower()] = value.strip()
+        suites = fields.get("suites", "").split()
+        if "deb" in fields.get("types", "").split() and SUITE in suites and fields.get("uris"):
+            if fields.get("enabled", "yes").lower() != "no":
+                return fields["uris"].split()[0].rstrip("/")
+    # one-line format
+    for line in sources.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "deb":
+            rest = [w for w in words[1:] if not w.startswith("[")]
+            if len(rest) >= 2 and rest[1] == SUITE:
+                return rest[0].rstrip("/")
+    return None
+
+
+def host_mirror() -> str:
+    texts = []
+    for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
+        if path.suffix in {".list", ".sources"} or path.name == "sources.list":
+            try:
+                texts.append(path.read_text())
+            except OSError:
+                continue
+    for text in texts:
+        mirror = debian_mirror(text)
+        if mirror:
+            return mirror
+    return DEFAULT_MIRROR
+
+
+def exists(tag: str) -> bool:
+    return ok(["docker", "image", "inspect", tag])
+
+
+def ensure_image(echo: Callable[[str], None]) -> str:
+    tag = image_tag()
+    if exists(tag):
+        echo(f"  node image {tag} (present)")
+        return tag
+    mirror = host_mirror()
+    echo(f"  building node image {tag}: debootstrap {SUITE} from {mirror} (a few minutes, once)")
+    cache = CACHE_DIR / "debootstrap"
+    cache.mkdir(parents=True, exist_ok=True)
+    root = CACHE_DIR / "build" / tag.replace(":", "-")
+    if root.exists():
+        shutil.rmtree(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run(
+            [
+                "debootstrap", "--variant=minbase", f"--cache-dir={cache}",
+                "--include=" + ",".join(PACKAGES), SUITE, str(root), mirror,
+            ],
+            timeout=1800,
+        )  # fmt: skip
+        _customize(root)
+        _import(root, tag)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    echo(f"  node image {tag} (built)")
+    return tag
+
+
+def _customize(root: Path) -> None:
+    for rel, content in FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    (root / "root/.ssh").chmod(0o700)
+    (root / "root/.ssh/authorized_keys").chmod(0o600)
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (root / "etc/machine-id").write_text("")
+    run(["chroot", str(root), "systemctl", "enable", *ENABLED])
+    run(["chroot", str(root), "systemctl", "mask", *MASKED])
+    for cached in (root / "var/cache/apt/archives").glob("*.deb"):
+        cached.unlink()
+
+
+def _import(root: Path, tag: str) -> None:
+    changes = [arg for change in CHANGES for arg in ("--change", change)]
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(root), "-c", "."],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        imp = subprocess.run(
+            ["docker", "import", *changes, "-", tag],
+            stdin=tar.stdout,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        if tar.stdout:
+            tar.stdout.close()
+        tar.wait()
+    if imp.returncode != 0 or tar.returncode != 0:
+        raise LocalLabError(f"docker import of the node image failed: {imp.stderr.strip()}")

@@ -1,0 +1,67 @@
+"""The lab file (contract §1) that a local lab hands to `labtool up`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from labtool.local._run import LocalLabError
+
+KUBERNETES_VERSION = "1.20.2"
+POD_CIDR = "10.244.0.0/16"
+SERVICE_CIDR = "10.96.0.0/12"
+MIRRORED_REGISTRIES = ("registry.k8s.io", "k8s.gcr.io", "docker.io", "daocloud.io")
+NODES = (("cp", "control-plane"), ("w1", "worker"), ("w2", "worker"))
+NAME_RE = re.compile(r"^[a-z0-9-]{1,40}$")
+
+
+def check_name(name: str) -> None:
+    if not NAME_RE.match(name) or name.startswith("-"):
+        raise LocalLabError(f"lab name {name!r}: use 1–40 characters of a-z, 0-9 and '-'")
+
+
+def render(
+    name: str,
+    addresses: dict[str, str],
+    gateway: str,
+    artifacts: Path,
+    key: str = "id_ed25519",
+) -> dict:
+    """The lab file's content for a local lab whose nodes have these addresses."""
+    check_name(name)
+    registry = f"http://{gateway}:5000"
+    return {
+        "name": name,
+        "node_profile": "container",
+        "iptables_service": "stopped",
+        "nodes": [
+            {"name": node, "address": addresses[node], "role": role, "user": "root", "port": 22, "key": key}
+            for node, role in NODES
+        ],
+        "kubernetes": {
+            "version": KUBERNETES_VERSION,
+            "pod_cidr": POD_CIDR,
+            "service_cidr": SERVICE_CIDR,
+            "pod_network": "host-gw",
+        },
+        "sources": {
+            "mode": "local",
+            "artifacts": str(artifacts),
+            "package_proxy": f"http://{gateway}:3142",
+            "registry_mirrors": {host: [registry] for host in MIRRORED_REGISTRIES},
+        },
+    }
+
+
+def write(path: Path, content: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Written by `labtool local create` for the local lab's node containers.\n"
+        "# Recreated on every create; `labtool local destroy` removes it.\n"
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(header + yaml.safe_dump(content, sort_keys=False, default_flow_style=False))
+    tmp.replace(path)
+    return path

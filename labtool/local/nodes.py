@@ -1,0 +1,126 @@
+"""The three node containers: flags, SSH key, start, and the wait for sshd."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from labtool.local._run import LocalLabError, run
+
+# Measured on this kind of host (shared NODE-CONTAINERS.md, first group).
+NODE_FLAGS = [
+    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--stop-signal", "SIGRTMIN+3",
+    "--device", "/dev/kmsg", "--device-cgroup-rule", "a *:* rwm",
+    "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "net.ipv4.conf.all.route_localnet=1",
+]  # fmt: skip
+
+
+def container_name(lab: str, node: str) -> str:
+    return f"{lab}-{node}"
+
+
+def volume_name(lab: str, node: str) -> str:
+    return f"{lab}-{node}-var"
+
+
+def run_args(lab: str, node: str, image: str, network: str, address: str) -> list[str]:
+    """`docker create` arguments for one node container."""
+    return [
+        "docker", "create",
+        "--name", container_name(lab, node),
+        "--hostname", node,
+        "--network", network, "--ip", address,
+        "--label", f"labtool.lab={lab}", "--label", f"labtool.node={node}",
+        *NODE_FLAGS,
+        "-v", f"{volume_name(lab, node)}:/var",
+        image,
+    ]  # fmt: skip
+
+
+def ensure_key(state: Path, echo: Callable[[str], None]) -> Path:
+    key = state / "id_ed25519"
+    if key.exists() and key.with_suffix(".pub").exists():
+        return key
+    state.mkdir(parents=True, exist_ok=True)
+    for stale in (key, key.with_suffix(".pub")):
+        stale.unlink(missing_ok=True)
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"labtool-{state.name}", "-f", str(key)])
+    echo(f"  SSH key {key} (generated)")
+    return key
+
+
+def inspect(name: str) -> dict | None:
+    proc = run(["docker", "container", "inspect", name], check=False)
+    if proc.returncode != 0:
+        return None
+    return json.loads(proc.stdout)[0]
+
+
+def ensure_node(
+    lab: str, node: str, image: str, network: str, address: str, pubkey: Path, echo: Callable[[str], None]
+) -> bool:
+    """Create and start one node container; True when it was (re)started."""
+    name = container_name(lab, node)
+    info = inspect(name)
+    if info is not None:
+        nets = info["NetworkSettings"]["Networks"]
+        same = info["Config"]["Image"] == image and nets.get(network, {}).get("IPAddress") == address
+        if not same:
+            echo(f"  node {name}: image or address differs from this recipe; recreating it")
+            run(["docker", "rm", "-f", name])
+            run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False)
+            info = None
+    if info is None:
+        run(run_args(lab, node, image, network, address))
+        run(["docker", "cp", str(pubkey), f"{name}:/root/.ssh/authorized_keys"])
+        run(["docker", "start", name])
+        echo(f"  node {name}: {address} (created)")
+        return True
+    if not info["State"]["Running"]:
+        run(["docker", "start", name])
+        echo(f"  node {name}: {address} (started)")
+        return True
+    echo(f"  node {name}: {address} (running)")
+    return False
+
+
+def ssh_command(key: Path, known_hosts: Path, address: str, *command: str) -> list[str]:
+    return [
+        "ssh", "-i", str(key),
+        "-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=accept-new",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR",
+        f"root@{address}", *command,
+    ]  # fmt: skip
+
+
+def forget_host(known_hosts: Path, address: str) -> None:
+    if known_hosts.exists():
+        run(["ssh-keygen", "-R", address, "-f", str(known_hosts)], check=False)
+
+
+def wait_ssh(key: Path, known_hosts: Path, address: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    last = ""
+    while time.monotonic() < deadline:
+        proc = subprocess.run(
+            ssh_command(key, known_hosts, address, "true"), capture_output=True, text=True, check=False, timeout=30
+        )
+        if proc.returncode == 0:
+            return
+        last = proc.stderr.strip()
+        time.sleep(1)
+    raise LocalLabError(f"sshd on {address} did not answer within {seconds:.0f} s: {last}")
+
+
+def remove(lab: str, node: str, echo: Callable[[str], None]) -> None:
+    name = container_name(lab, node)
+    if run(["docker", "rm", "-f", "-v", name], check=False).returncode == 0:
+        echo(f"  node {name} removed")
+    if run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False).returncode == 0:
+        pass
