@@ -160,9 +160,11 @@ def image_path(reference: str) -> tuple[str, str]:
         name, tag = reference, "latest"
     first, _, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
-        name = rest
-    if "/" not in name:
-        name = f"library/{name}"  # docker.io's short names
+        registry, name = first, rest
+    else:
+        registry = "docker.io"
+    if registry in {"docker.io", "index.docker.io"} and "/" not in name:
+        name = f"library/{name}"  # Docker Hub's official images
     return name, tag
 
 
@@ -190,16 +192,16 @@ def registry_has(reference: str) -> bool:
 
 
 def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str], None]) -> None:
+    """Push the artifacts' image tarballs (the script skips images the registry already
+    serves with the same config digest), then check that every image in artifacts.yml is
+    served under the path a containerd mirror asks for."""
     images = artifact_images(artifacts)
-    missing = [ref for ref in images.values() if not registry_has(ref)]
-    if not missing:
-        echo(f"  registry: the {len(images)} artifact images are there")
-        return
     if not push_script.exists():
         raise LocalLabError(f"{push_script} is missing: it pushes the artifacts' images to the registry")
-    echo(f"  registry: pushing {len(missing)} image(s) with {push_script.name} push {artifacts}")
-    run(["bash", str(push_script), "push", str(artifacts), f"localhost:{REGISTRY_PORT}"], timeout=1800)
-    still = [ref for ref in images.values() if not registry_has(ref)]
-    if still:
-        raise LocalLabError(f"after the push the registry still lacks: {', '.join(still)}")
-    echo(f"  registry: the {len(images)} artifact images are there")
+    proc = run(["bash", str(push_script), "push", str(artifacts), f"localhost:{REGISTRY_PORT}"], timeout=1800)
+    summary = (proc.stdout.strip().splitlines() or [""])[-1]
+    echo(f"  registry: {push_script.name} push: {summary.split('] ', 1)[-1]}")
+    missing = [ref for ref in images.values() if not registry_has(ref)]
+    if missing:
+        raise LocalLabError(f"the registry does not serve these artifact images: {', '.join(missing)}")
+    echo(f"  registry: serves all {len(images)} artifact images")

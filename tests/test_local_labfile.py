@@ -1,0 +1,71 @@
+"""The lab file a local lab writes, checked by the same model `labtool up` uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labtool.lab import load_lab
+from labtool.local import labfile
+from labtool.local._run import LocalLabError
+
+ADDRESSES = {"cp": "172.24.7.10", "w1": "172.24.7.11", "w2": "172.24.7.12"}
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    d = tmp_path / "artifacts"
+    d.mkdir()
+    (d / "artifacts.yml").write_text("kubernetes_version: v1.20.2\n")
+    return d
+
+
+def written(tmp_path: Path, artifacts: Path) -> Path:
+    (tmp_path / "state").mkdir(exist_ok=True)
+    (tmp_path / "state" / "id_ed25519").write_text("key\n")
+    content = labfile.render("molecule", ADDRESSES, "172.24.7.1", artifacts)
+    return labfile.write(tmp_path / "state" / "lab.yml", content)
+
+
+def test_lab_file_is_valid_for_the_lab_model(tmp_path, artifacts):
+    lab = load_lab(written(tmp_path, artifacts))
+    assert lab.name == "molecule"
+    assert lab.node_profile == "container"
+    assert [(n.name, n.address, n.role) for n in lab.nodes] == [
+        ("cp", "172.24.7.10", "control-plane"),
+        ("w1", "172.24.7.11", "worker"),
+        ("w2", "172.24.7.12", "worker"),
+    ]
+    assert all(n.key == tmp_path / "state" / "id_ed25519" for n in lab.nodes)
+
+
+def test_lab_file_points_packages_and_images_at_the_gateway(tmp_path, artifacts):
+    lab = load_lab(written(tmp_path, artifacts))
+    assert lab.sources.mode == "local"
+    assert lab.sources.artifacts == artifacts
+    assert lab.sources.package_proxy == "http://172.24.7.1:3142"
+    assert lab.sources.registry_mirrors == {
+        host: ["http://172.24.7.1:5000"]
+        for host in ("registry.k8s.io", "k8s.gcr.io", "docker.io", "daocloud.io")
+    }
+
+
+def test_lab_file_asks_for_the_walkthrough_cluster(tmp_path, artifacts):
+    lab = load_lab(written(tmp_path, artifacts))
+    assert lab.kubernetes.version == "1.20.2"
+    assert lab.kubernetes.pod_network == "host-gw"
+    assert str(lab.kubernetes.pod_cidr) == "10.244.0.0/16"
+    assert str(lab.kubernetes.service_cidr) == "10.96.0.0/12"
+
+
+def test_version_is_written_as_a_string(tmp_path, artifacts):
+    raw = yaml.safe_load(written(tmp_path, artifacts).read_text())
+    assert raw["kubernetes"]["version"] == "1.20.2"
+
+
+@pytest.mark.parametrize("name", ["", "Upper", "has_underscore", "x" * 41, "-lead"])
+def test_bad_lab_names_are_refused(name):
+    with pytest.raises(LocalLabError, match="lab name"):
+        labfile.check_name(name)
