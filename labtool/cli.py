@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    everything went fine
-  1    a task failed on a node
+  1    a task failed on a node (or setting up the local lab failed)
   2    bad input: the lab file (every problem is listed) or the command line
   3    verify: a check of the walkthrough failed
   4    a node could not be reached over SSH
@@ -32,11 +32,30 @@ Without -f, commands act on the local lab (three node containers on this machine
 whose lab file is .labtool/<name>/lab.yml (state root: $LABTOOL_HOME or ./.labtool)."""
 
 DEFAULT_LOCAL_NAME = "labtool"
-DEFAULT_ARTIFACTS = "/var/cache/labtool/artifacts/v1.20.2"
+DEFAULT_ARTIFACTS = "/var/cache/labtool/artifacts/v1.20.2"  # labtool.local's default
+
+
+def _create_local(name: str, artifacts: str | None, push_images: bool = True) -> Path:
+    """labtool.local.create, its failures turned into a message and exit code 1."""
+    from labtool import local as local_lab
+
+    try:
+        return local_lab.create(name=name, artifacts=Path(artifacts) if artifacts else None,
+                                echo=click.echo, push_images=push_images)
+    except local_lab.LocalLabError as exc:
+        _err(f"labtool: local lab '{name}': {exc}")
+        sys.exit(EXIT_TASK_FAILED)
+    except KeyboardInterrupt:
+        _err("labtool: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _err(message: str) -> None:
     click.echo(message, err=True)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def _local_lab_file(name: str) -> Path:
@@ -120,9 +139,8 @@ def main() -> None:
 @main.command(epilog=EXIT_CODES_HELP)
 @_file_option
 @_name_option
-@click.option("--artifacts", type=click.Path(file_okay=False), default=DEFAULT_ARTIFACTS,
-              show_default=True, envvar="LABTOOL_ARTIFACTS",
-              help="Local lab only: the Kubernetes artifacts directory.")
+@click.option("--artifacts", type=click.Path(file_okay=False), envvar="LABTOOL_ARTIFACTS",
+              help=f"Local lab only: the Kubernetes artifacts directory [default: {DEFAULT_ARTIFACTS}].")
 @click.option("--no-verify", is_flag=True, help="Do not run the checks after a full up.")
 @_run_options
 def up(file, name, artifacts, no_verify, limit, tags, check, verbosity) -> None:
@@ -131,14 +149,7 @@ def up(file, name, artifacts, no_verify, limit, tags, check, verbosity) -> None:
     Without -f, first creates (or reuses) the local lab of three node containers.
     The checks run after a full up (not with --tags, --check or --no-verify)."""
     if file is None:
-        from labtool import local
-
-        try:
-            lab_file = local.create(name=name, artifacts=Path(artifacts), echo=click.echo)
-        except KeyboardInterrupt:
-            _err("labtool: interrupted")
-            sys.exit(EXIT_INTERRUPTED)
-        file = str(lab_file)
+        file = str(_create_local(name, artifacts))
     lab = _load(file, name)
     code = _run("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity)
     if code == EXIT_OK and not (tags or check or no_verify):
@@ -169,7 +180,7 @@ def reset(file, name, yes, limit, tags, check, verbosity) -> None:
     lab = _load(file, name)
     nodes = ", ".join(n.name for n in lab.nodes)
     if not yes and not check:
-        if not sys.stdin.isatty():
+        if not _stdin_is_terminal():
             _err(f"labtool: reset wipes the cluster of lab '{lab.name}' on {nodes}; "
                  "no terminal to ask on, so nothing was done. Add --yes to go ahead.")
             sys.exit(EXIT_BAD_INPUT)
@@ -199,15 +210,13 @@ def local() -> None:
 
 @local.command("create")
 @_name_option
-@click.option("--artifacts", type=click.Path(file_okay=False), default=DEFAULT_ARTIFACTS,
-              show_default=True, envvar="LABTOOL_ARTIFACTS",
-              help="The Kubernetes artifacts directory.")
-def local_create(name, artifacts) -> None:
+@click.option("--artifacts", type=click.Path(file_okay=False), envvar="LABTOOL_ARTIFACTS",
+              help=f"The Kubernetes artifacts directory [default: {DEFAULT_ARTIFACTS}].")
+@click.option("--no-images", is_flag=True,
+              help="Nodes only: skip the artifacts check and the image push.")
+def local_create(name, artifacts, no_images) -> None:
     """Create (or reuse) the local lab and print its lab file's path."""
-    from labtool import local as local_lab
-
-    lab_file = local_lab.create(name=name, artifacts=Path(artifacts), echo=click.echo)
-    click.echo(f"lab file: {lab_file}")
+    _create_local(name, artifacts, push_images=not no_images)
 
 
 @local.command("destroy")
@@ -216,7 +225,11 @@ def local_destroy(name) -> None:
     """Remove the local lab's containers, network and fence."""
     from labtool import local as local_lab
 
-    local_lab.destroy(name, echo=click.echo)
+    try:
+        local_lab.destroy(name, echo=click.echo)
+    except local_lab.LocalLabError as exc:
+        _err(f"labtool: local lab '{name}': {exc}")
+        sys.exit(EXIT_TASK_FAILED)
 
 
 @local.command("status")

@@ -1,0 +1,128 @@
+"""The CLI: thin, fast to start, and its exit codes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import GOOD_LAB
+from labtool import cli, runner
+from labtool.runner import HostCounts, RunResult
+
+
+def test_help_lists_commands_and_exit_codes():
+    result = CliRunner().invoke(cli.main, ["--help"])
+    assert result.exit_code == 0
+    for word in ("up", "verify", "reset", "inventory", "local"):
+        assert word in result.output
+    for code in ("0", "1", "2", "3", "4", "130"):
+        assert re.search(rf"^\s+{code}\s+\w", result.output, re.M), code
+
+
+def test_no_ansible_import_for_help_and_inventory(write_lab):
+    path = write_lab(GOOD_LAB)
+    code = (
+        "import sys\n"
+        "from labtool import cli\n"
+        "try:\n"
+        f"    cli.main(['inventory', '-f', {str(path)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ansible', 'ansible_runner', 'rich'))\n"
+        "print('IMPORTED', bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "IMPORTED []" in out.stdout
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """Replace the playbook runs; returns the list of (playbook, kwargs) that were asked for."""
+    calls: list[tuple[str, dict]] = []
+    outcomes: dict[str, RunResult] = {}
+
+    def run_playbook(name, lab, **kwargs):
+        calls.append((name, {k: v for k, v in kwargs.items() if k != "on_event"}))
+        return outcomes.get(name) or RunResult(playbook=name, status="successful",
+                                               hosts={"cp": HostCounts(ok=1)})
+
+    monkeypatch.setattr(runner, "run_playbook", run_playbook)
+    return calls, outcomes
+
+
+def test_up_then_verify(write_lab, fake_runs):
+    calls, _ = fake_runs
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in calls] == ["up", "verify"]
+
+
+def test_up_with_tags_passes_through_and_skips_verify(write_lab, fake_runs):
+    calls, _ = fake_runs
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--tags",
+                                           "iptables", "--limit", "w1", "--check", "-vv"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("up", {"limit": "w1", "tags": "iptables", "check": True, "verbosity": 2})]
+
+
+def test_failed_up_skips_verify_and_exits_1(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    outcomes["up"] = RunResult(playbook="up", status="failed", hosts={"cp": HostCounts(failed=1)})
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 1
+    assert [c[0] for c in calls] == ["up"]
+
+
+def test_verify_failed_check_exits_3(write_lab, fake_runs):
+    _, outcomes = fake_runs
+    outcomes["verify"] = RunResult(
+        playbook="verify", status="failed", hosts={"cp": HostCounts(ok=4, failed=1)},
+        verify={"rc/cp": {"check": "rc", "node": "cp", "ok": False, "detail": "1/2 ready"}})
+    result = CliRunner().invoke(cli.main, ["verify", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 3
+    assert "1/2 ready" in result.output
+
+
+def test_unreachable_exits_4(write_lab, fake_runs):
+    _, outcomes = fake_runs
+    outcomes["verify"] = RunResult(playbook="verify", status="failed",
+                                   hosts={"w2": HostCounts(unreachable=1)})
+    result = CliRunner().invoke(cli.main, ["verify", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 4
+
+
+def test_reset_without_terminal_and_without_yes_refuses(write_lab, fake_runs):
+    calls, _ = fake_runs
+    result = CliRunner().invoke(cli.main, ["reset", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert calls == []
+
+
+def test_reset_asks_and_no_means_nothing(write_lab, fake_runs, monkeypatch):
+    calls, _ = fake_runs
+    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    result = CliRunner().invoke(cli.main, ["reset", "-f", str(write_lab(GOOD_LAB))], input="n\n")
+    assert "Wipe the Kubernetes cluster of lab 'workshop' on cp, w1, w2?" in result.output
+    assert result.exit_code == 0 and calls == []
+
+
+def test_reset_yes(write_lab, fake_runs):
+    calls, _ = fake_runs
+    result = CliRunner().invoke(cli.main, ["reset", "-f", str(write_lab(GOOD_LAB)), "--yes"])
+    assert result.exit_code == 0
+    assert [c[0] for c in calls] == ["reset"]
+
+
+@pytest.mark.parametrize("command", [["up"], ["verify"], ["reset", "--yes"], ["inventory"]])
+def test_bad_lab_file_exits_2_before_anything_runs(write_lab, fake_runs, command):
+    calls, _ = fake_runs
+    path = write_lab("name: workshop\nnodes: []\n")
+    result = CliRunner().invoke(cli.main, [*command, "-f", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2: nodes:" in result.stderr
+    assert calls == []

@@ -1,0 +1,168 @@
+"""Progress, recap and exit codes, fed with ansible-runner events recorded from REAL runs
+against the local lab's node containers (tests/record_events.py; see tests/fixtures/README.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from conftest import FIXTURES
+from labtool.cli import exit_code_for
+from labtool.report import Progress, plain_line, print_result, result_word
+from labtool.runner import EventCollector, HostCounts, RunResult
+
+RESULT_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"}
+
+
+def load(name: str) -> tuple[list[dict], dict]:
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    events = [json.loads(line) for line in lines]
+    meta = events.pop()["labtool_result"]
+    return events, meta
+
+
+def collect(name: str) -> tuple[RunResult, list[dict]]:
+    events, meta = load(name)
+    collector = EventCollector(meta["playbook"])
+    for event in events:
+        collector.feed(event)
+    collector.result.status = meta["status"]
+    collector.result.rc = meta["rc"]
+    return collector.result, events
+
+
+def stats_of(events: list[dict]) -> dict:
+    (stats,) = [e["event_data"] for e in events if e["event"] == "playbook_on_stats"]
+    return stats
+
+
+def render(result: RunResult) -> str:
+    buffer = io.StringIO()
+    print_result(result, console=Console(file=buffer, width=160, color_system=None))
+    return buffer.getvalue()
+
+
+FIXTURE_FILES = ["events-clean.jsonl", "events-unreachable.jsonl", "events-failed.jsonl"]
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_recap_is_ansibles_own(name):
+    """Per-host counts equal the playbook_on_stats recap of the recorded run."""
+    result, events = collect(name)
+    stats = stats_of(events)
+    names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+             "skipped": "skipped", "ignored": "ignored", "rescued": "rescued"}
+    expected: dict[str, HostCounts] = {h: HostCounts() for h in stats["processed"]}
+    for key, attr in names.items():
+        for host, n in stats[key].items():
+            setattr(expected[host], attr, n)
+    assert result.hosts == expected
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_failures_are_the_failed_and_unreachable_events(name):
+    result, events = collect(name)
+    failed = [e["event_data"] for e in events
+              if e["event"] == "runner_on_failed" and not e["event_data"].get("ignore_errors")]
+    unreachable = [e["event_data"] for e in events if e["event"] == "runner_on_unreachable"]
+    assert [(f.host, f.task) for f in result.failures if not f.unreachable] == \
+        [(d["host"], d["task"]) for d in failed]
+    assert [(f.host, f.task) for f in result.failures if f.unreachable] == \
+        [(d["host"], d["task"]) for d in unreachable]
+    for failure in result.failures:
+        assert failure.message, f"no message for {failure}"
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_plain_progress_one_line_per_task_result(name):
+    events, _ = load(name)
+    buffer = io.StringIO()
+    progress = Progress(console=Console(file=buffer, width=200, color_system=None), live=False)
+    for event in events:
+        progress(event)
+    progress.close()
+    lines = buffer.getvalue().splitlines()
+    results = [e for e in events if e["event"] in RESULT_EVENTS]
+    plays = [e for e in events if e["event"] == "playbook_on_play_start"]
+    assert len(lines) == len(results) + len(plays)
+    for event in results:
+        data = event["event_data"]
+        line = plain_line(event)
+        assert line in lines
+        assert line.split()[0] == result_word(event)
+        assert data["host"] in line and data["task"] in line
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_live_progress_runs_over_the_events(name):
+    events, _ = load(name)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, force_terminal=True, color_system=None)
+    progress = Progress(console=console, live=True)
+    for event in events:
+        progress(event)
+    progress.close()
+    out = buffer.getvalue()
+    tasks = {e["event_data"]["task"] for e in events if e["event"] == "playbook_on_task_start"}
+    assert all(task in out for task in tasks)
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_final_report_names_every_node_and_the_log(name, tmp_path):
+    result, _ = collect(name)
+    result.log_path = tmp_path / "stdout"
+    out = render(result)
+    for host in result.hosts:
+        assert host in out
+    assert str(tmp_path / "stdout") in out
+    for failure in result.failures:
+        assert failure.task in out and failure.message.splitlines()[0] in out
+
+
+def test_clean_run():
+    result, _ = collect("events-clean.jsonl")
+    assert result.failures == [] and not result.failed_hosts and not result.unreachable_hosts
+    assert exit_code_for(result) == 0
+
+
+def test_unreachable_node():
+    result, _ = collect("events-unreachable.jsonl")
+    assert result.unreachable_hosts == ["w2"]
+    (failure,) = [f for f in result.failures if f.unreachable]
+    assert failure.host == "w2" and "ssh" in failure.message.lower()
+    assert exit_code_for(result) == 4
+    assert "UNREACHABLE w2" in render(result)
+
+
+def test_failed_task():
+    result, _ = collect("events-failed.jsonl")
+    assert result.failed_hosts and not result.unreachable_hosts
+    assert exit_code_for(result) in (1, 3)
+    assert "FAILED" in render(result)
+
+
+def test_verify_table_and_exit_code_3():
+    result = RunResult(playbook="verify", status="failed", rc=2,
+                       hosts={"cp": HostCounts(ok=5, failed=1)})
+    result.verify = {
+        "nodeport/cp": {"check": "nodeport", "node": "cp", "ok": True, "detail": "200 Welcome to nginx!"},
+        "nodeport/w1": {"check": "nodeport", "node": "w1", "ok": False, "detail": "connection refused"},
+    }
+    out = render(result)
+    assert "nodeport" in out and "FAILED" in out and "connection refused" in out
+    assert exit_code_for(result) == 3
+
+
+@pytest.mark.parametrize("status,hosts,code", [
+    ("successful", {"cp": HostCounts(ok=3)}, 0),
+    ("failed", {"cp": HostCounts(ok=3, failed=1)}, 1),
+    ("failed", {"cp": HostCounts(ok=1), "w2": HostCounts(unreachable=1)}, 4),
+    ("canceled", {"cp": HostCounts(ok=1)}, 130),
+    ("failed", {}, 1),  # ansible-playbook died before any task
+])
+def test_exit_codes(status, hosts, code):
+    assert exit_code_for(RunResult(playbook="up", status=status, hosts=hosts)) == code
