@@ -128,7 +128,19 @@ def _run_options(f):
     return f
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C anywhere outside a playbook run (which handles it itself) exits 130."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _err("labtool: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="labtool")
 def main() -> None:
     """Turn three Linux machines into the Kubernetes lab of the NodePort walkthrough:

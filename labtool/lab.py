@@ -533,7 +533,10 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
         control_planes = [i for i, role in roles if role == "control-plane"]
         if not control_planes:
             out.append((("nodes",), "no node has role: control-plane (a lab needs exactly one)"))
-        elif len(control_planes) > 1:
+        if not any(role == "worker" for _, role in roles):
+            out.append((("nodes",), "no node has role: worker (the workloads run on workers; "
+                        "a lab needs at least one)"))
+        if len(control_planes) > 1:
             first = control_planes[0]
             for i in control_planes[1:]:
                 out.append(((("nodes", i, "role")),

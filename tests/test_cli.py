@@ -126,3 +126,13 @@ def test_bad_lab_file_exits_2_before_anything_runs(write_lab, fake_runs, command
     assert result.exit_code == 2
     assert f"{path}:2: nodes:" in result.stderr
     assert calls == []
+
+
+def test_ctrl_c_outside_a_run_exits_130(write_lab, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_playbook", interrupted)
+    result = CliRunner().invoke(cli.main, ["verify", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr

@@ -34,6 +34,7 @@ BAD_LABS = [
     ("unknown-nested-key", HEAD + _nodes(CP, W1) + "kubernetes: {pod_cdir: 10.244.0.0/16}\n",
      "kubernetes.pod_cdir", "did you mean 'pod_cidr'"),
     ("no-control-plane", HEAD + _nodes(W1, W2), "nodes", "no node has role: control-plane"),
+    ("no-worker", HEAD + _nodes(CP), "nodes", "no node has role: worker"),
     ("two-control-planes",
      HEAD + _nodes(CP, "{name: cp2, address: 192.168.56.11, role: control-plane}"),
      "nodes[1].role", "second control plane"),
