@@ -203,5 +203,9 @@ def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str
     echo(f"  registry: {push_script.name} push: {summary.split('] ', 1)[-1]}")
     missing = [ref for ref in images.values() if not registry_has(ref)]
     if missing:
-        raise LocalLabError(f"the registry does not serve these artifact images: {', '.join(missing)}")
+        asked = ", ".join(f"{ref} (as /v2/{'/manifests/'.join(image_path(ref))})" for ref in missing)
+        raise LocalLabError(
+            f"after {push_script.name} push the registry does not serve, under the path a containerd"
+            f" mirror asks for: {asked}"
+        )
     echo(f"  registry: serves all {len(images)} artifact images")
