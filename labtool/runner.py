@@ -77,7 +77,8 @@ class RunResult:
 
 
 def failure_message(res: dict[str, Any] | None) -> str:
-    """The useful part of a failed (or unreachable) task's result: msg, then stderr."""
+    """The useful part of a failed (or unreachable) task's result: msg, stderr (or the end
+    of stdout when there is no stderr), and for a loop the failed items' own messages."""
     if not isinstance(res, dict):
         return ""
     parts: list[str] = []
@@ -85,15 +86,15 @@ def failure_message(res: dict[str, Any] | None) -> str:
     if msg:
         parts.append(str(msg).strip())
     stderr = res.get("stderr") or res.get("module_stderr")
+    stdout = res.get("stdout") or res.get("module_stdout")
     if stderr:
-        lines = str(stderr).strip().splitlines()
-        parts.append("\n".join(lines[-15:]))
-    elif not parts and res.get("stdout"):
-        parts.append("\n".join(str(res["stdout"]).strip().splitlines()[-15:]))
-    if not parts and isinstance(res.get("results"), list):  # a loop: the failed items
+        parts.append("\n".join(str(stderr).strip().splitlines()[-15:]))
+    elif stdout and res.get("rc") not in (None, 0):
+        parts.append("\n".join(str(stdout).strip().splitlines()[-15:]))
+    if isinstance(res.get("results"), list):  # a loop: the failed items
         for item in res["results"]:
             if isinstance(item, dict) and item.get("failed"):
-                label = item.get("item", item.get("_ansible_item_label", ""))
+                label = item.get("_ansible_item_label", item.get("item", ""))
                 text = failure_message(item)
                 parts.append(f"item {label}: {text}" if label != "" else text)
     if not parts and res.get("rc") not in (None, 0):
