@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root) for labtool, then runs the main job or the tests.
+#
+#   ./bootstrap.sh up     the whole walkthrough on the local lab (three node containers)
+#   ./bootstrap.sh test   every test: pytest, then molecule (default and rebuild scenarios)
+#   ./bootstrap.sh setup  only the set-up
+#
+# Set-up: Debian packages, dockerd running, the Python venv with labtool installed, and the
+# offline Kubernetes 1.20.2 artifacts built from Debian's source package (cached).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+venv=${LABTOOL_VENV:-/opt/labtool-venv}
+artifacts=${LABTOOL_ARTIFACTS:-/var/cache/labtool/artifacts/v1.20.2}
+
+debian_packages=(
+  docker.io iptables conntrack iproute2 openssh-client curl ca-certificates
+  python3-venv python3-pip
+  debootstrap apt-cacher-ng docker-registry skopeo
+  golang-1.19-go golang-github-modern-go-reflect2-dev rsync build-essential dpkg-dev
+  containernetworking-plugins
+)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+require_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap.sh needs root: it installs packages, runs dockerd and sets host sysctls." >&2
+    exit 2
+  fi
+}
+
+install_debian_packages() {
+  step "Installing Debian packages (${#debian_packages[@]})"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${debian_packages[@]}" >/dev/null
+}
+
+start_dockerd() {
+  step "Starting dockerd"
+  if docker info >/dev/null 2>&1; then echo "dockerd already running"; return; fi
+  setsid dockerd >/var/log/labtool-dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && { echo "dockerd running"; return; }; sleep 1; done
+  echo "dockerd did not start; see /var/log/labtool-dockerd.log" >&2
+  exit 1
+}
+
+install_labtool() {
+  step "Installing labtool and its test tools into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -e "$repo[test]"
+  export PATH="$venv/bin:$PATH"
+  labtool --version
+}
+
+build_artifacts() {
+  step "Building the offline Kubernetes artifacts (cached in $artifacts)"
+  bash "$repo/tests/artifacts/build.sh" --out "$artifacts"
+}
+
+setup() {
+  require_root
+  install_debian_packages
+  start_dockerd
+  install_labtool
+  build_artifacts
+}
+
+run_main_job() {
+  step "labtool up: the walkthrough on three local node containers"
+  cd "$repo"
+  labtool up --artifacts "$artifacts"
+}
+
+run_tests() {
+  step "Running every test"
+  cd "$repo"
+  bash "$repo/tests/run-all.sh"
+}
+
+case "${1:-}" in
+  up) setup; run_main_job ;;
+  test) setup; run_tests ;;
+  setup) setup ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+esac
