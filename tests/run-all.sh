@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test: pytest for everything under tests/, then every molecule scenario
+# (molecule/default and molecule/rebuild: the local lab, up, idempotence, reset, verify).
+# Run from anywhere, as root, after the set-up (bootstrap.sh setup or .ci/run).
+# Exit status: non-zero when either part failed; both parts always run.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${LABTOOL_VENV:-/opt/labtool-venv}
+export PATH="$venv/bin:$PATH"
+cd "$repo"
+
+status=0
+echo "==> pytest tests/"
+pytest tests || status=$?
+echo "==> molecule test --all"
+molecule test --all || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+if [ "$status" -eq 0 ]; then echo "==> all tests passed"; else echo "==> tests FAILED (exit $status)"; fi
+exit "$status"
