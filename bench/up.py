@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Benchmark of the walkthrough on a fresh local lab.
+
+    sudo /opt/labtool-venv/bin/python bench/up.py [--name bench] [--artifacts DIR] [--keep]
+
+Creates a fresh local lab (three node containers), then times, as a user runs them:
+``labtool up`` (first: everything is installed), ``labtool up`` (second: must change nothing)
+and ``labtool verify``. Prints per command the wall time and the per-phase split — the wall
+time of each role, from the run's ansible-runner events (job_events of each playbook run) —
+and, per node, the bytes it pulled through apt-cacher-ng (its log, by client address) and
+from the host registry (its log). Destroys the lab at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from labtool import _paths, local  # noqa: E402
+
+APT_LOG = Path("/var/log/apt-cacher-ng/apt-cacher.log")
+REGISTRY_LOG = Path("/var/log/labtool/registry.log")
+LABTOOL = Path(sys.executable).parent / "labtool"
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_from(path: Path, offset: int) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def apt_bytes(text: str) -> dict[str, dict[str, int]]:
+    """apt-cacher-ng's log: ``time|type|bytes|client|path``; O = sent to the client,
+    I = fetched from upstream for it (a cache miss)."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"sent": 0, "upstream": 0})
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < 5 or not parts[2].isdigit():
+            continue
+        kind, size, client = parts[1], int(parts[2]), parts[3]
+        if kind == "O":
+            out[client]["sent"] += size
+        elif kind == "I":
+            out[client]["upstream"] += size
+    return out
+
+
+_REMOTE = re.compile(r'http\.request\.remoteaddr="?([0-9.]+):\d+')
+_WRITTEN = re.compile(r"http\.response\.written=(\d+)")
+
+
+def registry_bytes(text: str) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for line in text.splitlines():
+        if "response completed" not in line:
+            continue
+        remote, written = _REMOTE.search(line), _WRITTEN.search(line)
+        if remote and written:
+            out[remote.group(1)] += int(written.group(1))
+    return out
+
+
+def runs_since(state: Path, since: float) -> list[Path]:
+    """ansible-runner artifact dirs of the runs started after ``since`` (epoch seconds)."""
+    base = state / "runner" / "artifacts"
+    if not base.is_dir():
+        return []
+    return sorted(d for d in base.iterdir() if d.is_dir() and d.stat().st_mtime >= since - 1)
+
+
+def phases(run_dir: Path) -> list[tuple[str, float]]:
+    """Wall time per role (tasks outside a role: the play's name) of one playbook run: each
+    task lasts from its start event to the next task's (the last: to the stats event)."""
+    events = []
+    for file in (run_dir / "job_events").glob("*.json"):
+        try:
+            event = json.loads(file.read_text())
+        except (OSError, ValueError):
+            continue
+        events.append(event)
+    events.sort(key=lambda e: e.get("counter", 0))
+    marks: list[tuple[datetime, str]] = []
+    for event in events:
+        kind, data = event.get("event"), event.get("event_data", {})
+        created = event.get("created")
+        if not created:
+            continue
+        when = datetime.fromisoformat(created)
+        if kind == "playbook_on_task_start":
+            label = data.get("role") or f"({data.get('play', 'play')})"
+            marks.append((when, label))
+        elif kind == "playbook_on_stats":
+            marks.append((when, ""))
+    totals: dict[str, float] = {}
+    for (start, label), (end, _next) in zip(marks, marks[1:]):
+        if label:
+            totals[label] = totals.get(label, 0.0) + (end - start).total_seconds()
+    return list(totals.items())
+
+
+def timed(args: list[str]) -> tuple[float, int]:
+    print(f"\n$ {' '.join(args)}", flush=True)
+    started = time.monotonic()
+    rc = subprocess.run(args, cwd=REPO, check=False).returncode
+    return time.monotonic() - started, rc
+
+
+def human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default="bench")
+    parser.add_argument("--artifacts", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the lab afterwards")
+    args = parser.parse_args()
+
+    state = _paths.state_dir(args.name)
+    print(f"fresh local lab {args.name!r}")
+    local.destroy(args.name, echo=lambda _m: None)
+    apt_offset, registry_offset = log_size(APT_LOG), log_size(REGISTRY_LOG)
+    started = time.monotonic()
+    lab_file = local.create(args.name, args.artifacts, echo=print)
+    create_time = time.monotonic() - started
+    addresses = {row["address"]: row["node"] for row in local.status(args.name)}
+
+    steps = [
+        ("labtool up (first)", [str(LABTOOL), "up", "--name", args.name]),
+        ("labtool up (second)", [str(LABTOOL), "up", "--name", args.name]),
+        ("labtool verify", [str(LABTOOL), "verify", "-f", str(lab_file)]),
+    ]
+    results = []
+    failed = False
+    for title, command in steps:
+        since = time.time()
+        seconds, rc = timed(command)
+        results.append((title, seconds, rc, runs_since(state, since)))
+        if rc != 0:
+            failed = True
+            print(f"{title} exited {rc}: stopping the benchmark")
+            break
+
+    apt = apt_bytes(read_from(APT_LOG, apt_offset))
+    registry = registry_bytes(read_from(REGISTRY_LOG, registry_offset))
+
+    print("\n" + "=" * 64)
+    print(f"{'step':36} {'seconds':>9}  exit")
+    print(f"{'local lab create (host set-up, 3 nodes)':36} {create_time:9.1f}  0")
+    for title, seconds, rc, _runs in results:
+        print(f"{title:36} {seconds:9.1f}  {rc}")
+    for title, _seconds, _rc, runs in results:
+        print(f"\n{title}: wall time per phase (role)")
+        for run in runs:
+            print(f"  {run.name}")
+            for label, secs in phases(run):
+                print(f"    {label:34} {secs:8.1f} s")
+    print("\nbytes pulled per node")
+    print(f"  {'node':6} {'address':16} {'apt (sent)':>12} {'apt (upstream)':>15} {'registry':>12}")
+    for address, node in sorted(addresses.items(), key=lambda kv: kv[1]):
+        a = apt.get(address, {"sent": 0, "upstream": 0})
+        print(
+            f"  {node:6} {address:16} {human(a['sent']):>12} {human(a['upstream']):>15}"
+            f" {human(registry.get(address, 0)):>12}"
+        )
+    if not args.keep:
+        print()
+        local.destroy(args.name, echo=print)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
