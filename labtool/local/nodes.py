@@ -82,6 +82,8 @@ def ensure_node(
         run(["docker", "start", name])
         echo(f"  node {name}: {address} (created)")
         return True
+    # the lab's current key (the state directory may have been made anew since)
+    run(["docker", "cp", str(pubkey), f"{name}:/root/.ssh/authorized_keys"])
     if not info["State"]["Running"]:
         run(["docker", "start", name])
         echo(f"  node {name}: {address} (started)")
