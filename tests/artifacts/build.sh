@@ -72,12 +72,19 @@ readonly STAMP_NAME=.labtool-build-stamp
 
 # Complete = stamp of this recipe present and every file artifacts.yml lists is there.
 is_complete() {
-    local dir=$1 path
+    local dir=$1 path listed
     [[ -f $dir/$STAMP_NAME && -f $dir/artifacts.yml ]] || return 1
     [[ $(cat "$dir/$STAMP_NAME") == "$K8S_VERSION $RECIPE" ]] || return 1
+    listed=$(sed -n 's/^  \([^ :][^:]*\): [0-9a-f]\{64\}$/\1/p' "$dir/artifacts.yml")
+    for path in "${NODE_BINARIES[@]/#/bin/}" systemd/kubelet.service systemd/10-kubeadm.conf \
+        cni/bin/bridge cni/bin/host-local cni/bin/loopback cni/bin/portmap \
+        "${IMAGE_NAMES[@]/%/.tar}"; do
+        [[ $path == *.tar ]] && path=images/$path
+        grep -qxF "$path" <<<"$listed" || return 1
+    done
     while read -r path; do
         [[ -f $dir/$path ]] || return 1
-    done < <(sed -n 's/^  \([^ :][^:]*\): [0-9a-f]\{64\}$/\1/p' "$dir/artifacts.yml")
+    done <<<"$listed"
 }
 
 if [[ $FORCE == 0 ]] && is_complete "$OUT"; then
@@ -211,6 +218,18 @@ step_binaries() {
         file -b "$BIN/$c" | grep -q 'statically linked' || die "$c is not statically linked"
     done
     log "binaries: all report $K8S_VERSION and are static"
+    # The image tags must be the ones kubeadm asks for (decoding a config also exercises
+    # json-iterator/reflect2, which panicked with the vendored 1.0.1).
+    local config=$WORK/kubeadm-images.yaml list name
+    printf '%s\n' 'apiVersion: kubeadm.k8s.io/v1beta2' 'kind: ClusterConfiguration' \
+        "kubernetesVersion: $K8S_VERSION" 'imageRepository: registry.k8s.io' \
+        'etcd:' '  local:' "    imageTag: ${IMAGE_REFS[etcd]##*:}" >"$config"
+    list=$("$BIN/kubeadm" config images list --config "$config")
+    for name in kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd pause; do
+        grep -qxF "${IMAGE_REFS[$name]}" <<<"$list" ||
+            die "kubeadm expects other images than ours (${IMAGE_REFS[$name]}): $list"
+    done
+    log "binaries: kubeadm config images list names exactly our images (+ coredns, skipped)"
 }
 
 # A Debian minbase root filesystem with extra packages, cached as a tarball in $WORK/rootfs
@@ -335,7 +354,7 @@ step_images() {
     image_debian etcd etcd-server overlay_etcd "$path" 'CMD ["etcd"]'
     log "image ${IMAGE_REFS[nginx]}: Debian minbase + nginx-light"
     image_debian nginx nginx-light overlay_nginx "$path" \
-        'EXPOSE 80/tcp' 'STOPSIGNAL SIGQUIT' 'CMD ["nginx", "-g", "daemon off;"]'
+        'EXPOSE 80/tcp' 'CMD ["nginx", "-g", "daemon off;"]'
     log "images: kube-proxy iptables $(rootfs_pkg_version kube-proxy iptables)," \
         "etcd-server $(rootfs_pkg_version etcd etcd-server), nginx-light $(rootfs_pkg_version nginx nginx-light)"
 }
@@ -397,6 +416,7 @@ step_assemble() {
     for name in "${IMAGE_NAMES[@]}"; do
         log "docker save ${IMAGE_REFS[$name]} -> images/$name.tar"
         docker save -o "$STAGE/images/$name.tar" "${IMAGE_REFS[$name]}"
+        chmod 0644 "$STAGE/images/$name.tar"
     done
 }
 

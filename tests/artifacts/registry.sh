@@ -34,14 +34,18 @@ config = m[0]["Config"].rsplit("/", 1)[-1].removesuffix(".json")
 print(m[0]["RepoTags"][0], "sha256:" + config)'
 }
 
-# registry.k8s.io/kube-proxy:v1.20.2 -> kube-proxy:v1.20.2 ; nginx:latest -> library/nginx:latest
+# The path a mirror is asked for: registry.k8s.io/kube-proxy:v1.20.2 -> kube-proxy:v1.20.2,
+# daocloud.io/library/nginx:latest -> library/nginx:latest; a Docker Hub short name
+# (nginx:latest) -> library/nginx:latest.
 strip_host() {
     local ref=$1 first=${1%%/*}
     if [[ $ref == */* && ($first == *.* || $first == *:* || $first == localhost) ]]; then
-        ref=${ref#*/}
+        echo "${ref#*/}"
+    elif [[ $ref == */* ]]; then
+        echo "$ref"
+    else
+        echo "library/$ref"
     fi
-    [[ $ref == */* ]] || ref=library/$ref
-    echo "$ref"
 }
 
 remote_config_digest() {
