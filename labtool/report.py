@@ -5,6 +5,8 @@ verify table, the failures and the log path. Consumes events and RunResult only.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from typing import Any
 
 from rich.console import Console, Group
@@ -71,14 +73,35 @@ class Progress:
         self._counts = EventCollector("progress")
         self._live: Live | None = None
         self._task_tally: dict[str, int] = {}
+        self._started = time.monotonic()
+        # guards the state above: rich's refresh thread renders it while events arrive.
+        # Never held while printing (the console has its own lock).
+        self._lock = threading.Lock()
 
     # the subscriber -------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
+        with self._lock:
+            lines = self._on_event(event)
+        if not self.live_mode:
+            for line in lines:
+                self.console.print(line, soft_wrap=True)
+            return
+        if self._live is None:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=True,
+                              get_renderable=self._render_locked)
+            self._live.start()
+        for line in lines:
+            self._live.console.print(line, soft_wrap=True)
+        self._live.refresh()
+
+    def _on_event(self, event: Event) -> list[Text]:
+        """Update the state; return the lines to print above the live view (or plain)."""
         kind = event.get("event", "")
         data = event.get("event_data") or {}
+        out: list[Text] = []
         if self.live_mode and kind in ("playbook_on_play_start", "playbook_on_task_start",
                                        "playbook_on_handler_task_start", "playbook_on_stats"):
-            self._task_done()
+            out.extend(self._task_done())
         if kind == "playbook_on_play_start":
             self.play = data.get("play") or data.get("name") or ""
             self.task = ""
@@ -88,14 +111,32 @@ class Progress:
         if word is not None:
             self._task_tally[word] = self._task_tally.get(word, 0) + 1
         self._counts.feed(event)
-        if self.live_mode:
-            self._live_update(event)
-        else:
-            line = plain_line(event)
-            if line is not None:
-                self.console.print(Text(line), soft_wrap=True)
+        line = plain_line(event)
+        if line is not None:
+            if not self.live_mode:
+                out.append(Text(line))
+            elif word in ("failed", "unreachable"):
+                out.append(Text(line, style=_STYLE[word]))
+            elif kind == "playbook_on_play_start":
+                out.append(Text(line, style="bold"))
+        return out
+
+    def _task_done(self) -> list[Text]:
+        """On a terminal, one line per finished task stays above the live view."""
+        out = []
+        if self.task and self._task_tally:
+            tally = " ".join(f"{k}={v}" for k, v in sorted(self._task_tally.items()))
+            worst = next((w for w in ("failed", "unreachable", "changed", "ok", "skipped")
+                          if w in self._task_tally), "ok")
+            out.append(Text.assemble("  " + self.task, ("  " + tally, _STYLE.get(worst, ""))))
+        self._task_tally = {}
+        return out
 
     # live view --------------------------------------------------------------------------
+    def _render_locked(self) -> Group:
+        with self._lock:
+            return self._render()
+
     def _render(self) -> Group:
         table = Table(box=None, pad_edge=False, header_style="bold")
         table.add_column("node")
@@ -106,32 +147,10 @@ class Progress:
                           Text(str(c.failed), style="bold red" if c.failed else ""),
                           Text(str(c.unreachable), style="bold red" if c.unreachable else ""),
                           str(c.skipped))
-        head = Text.assemble(("PLAY ", "bold"), self.play, "\n", ("TASK ", "bold"), self.task)
+        elapsed = time.monotonic() - self._started
+        head = Text.assemble(("PLAY ", "bold"), self.play, (f"  {elapsed:.0f} s", "dim"), "\n",
+                             ("TASK ", "bold"), self.task)
         return Group(head, table)
-
-    def _task_done(self) -> None:
-        """On a terminal, leave one line per finished task above the live view."""
-        if self.task and self._task_tally and self._live is not None:
-            tally = " ".join(f"{k}={v}" for k, v in sorted(self._task_tally.items()))
-            worst = next((w for w in ("failed", "unreachable", "changed", "ok", "skipped")
-                          if w in self._task_tally), "ok")
-            line = Text.assemble(("  " + self.task, ""), ("  " + tally, _STYLE.get(worst, "")))
-            self._live.console.print(line, soft_wrap=True)
-        self._task_tally = {}
-
-    def _live_update(self, event: Event) -> None:
-        if self._live is None:
-            self._live = Live(self._render(), console=self.console, refresh_per_second=8,
-                              transient=True)
-            self._live.start()
-        word = result_word(event)
-        if word in ("failed", "unreachable"):
-            line = plain_line(event)
-            if line:
-                self._live.console.print(Text(line, style=_STYLE[word]), soft_wrap=True)
-        elif event.get("event") == "playbook_on_play_start":
-            self._live.console.print(Text(f"PLAY {self.play}", style="bold"))
-        self._live.update(self._render())
 
     def close(self) -> None:
         """Stop the live view (always call it, also on errors: it restores the cursor)."""
