@@ -120,8 +120,8 @@ def create(
 
 
 def destroy(name: str = "labtool", echo: Echo = print) -> None:
-    """Remove the lab's containers, volumes, network, fence rules and routes, key, known_hosts
-    and lab file. The node image and the host services stay (they are caches)."""
+    """Remove the lab's containers, volumes, network, fence rules and routes, key, known_hosts,
+    lab file and fetched admin.conf. The node image and the host services stay (caches)."""
     labfile.check_name(name)
     host.require_root()
     echo(f"local lab {name!r}: destroy")
@@ -136,7 +136,9 @@ def destroy(name: str = "labtool", echo: Echo = print) -> None:
     network.remove_fence(name, metric, FENCED_CIDRS, echo)
     _record_path(name).unlink(missing_ok=True)
     state = _paths.state_dir(name)
-    for file in ("id_ed25519", "id_ed25519.pub", "known_hosts", "lab.yml"):
+    # what belongs to these nodes: their key, host keys, lab file, and what the playbooks
+    # fetched from them (admin.conf); ansible-runner's logs (runner/) stay for reading
+    for file in ("id_ed25519", "id_ed25519.pub", "known_hosts", "lab.yml", "inventory.yml", "admin.conf"):
         if (state / file).exists():
             (state / file).unlink()
             echo(f"  removed {state / file}")
