@@ -92,7 +92,7 @@ class Progress:
             self._live.start()
         for line in lines:
             self._live.console.print(line, soft_wrap=True)
-        self._live.refresh()
+        # the view itself is re-rendered by rich's refresh thread (4 times a second)
 
     def _on_event(self, event: Event) -> list[Text]:
         """Update the state; return the lines to print above the live view (or plain)."""

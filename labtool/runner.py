@@ -87,10 +87,13 @@ def failure_message(res: dict[str, Any] | None) -> str:
         parts.append(str(msg).strip())
     stderr = res.get("stderr") or res.get("module_stderr")
     stdout = res.get("stdout") or res.get("module_stdout")
+    tail = ""
     if stderr:
-        parts.append("\n".join(str(stderr).strip().splitlines()[-15:]))
+        tail = "\n".join(str(stderr).strip().splitlines()[-15:])
     elif stdout and res.get("rc") not in (None, 0):
-        parts.append("\n".join(str(stdout).strip().splitlines()[-15:]))
+        tail = "\n".join(str(stdout).strip().splitlines()[-15:])
+    if tail and not any(tail in p for p in parts):  # apt & co. repeat stderr in msg
+        parts.append(tail)
     if isinstance(res.get("results"), list):  # a loop: the failed items
         for item in res["results"]:
             if isinstance(item, dict) and item.get("failed"):

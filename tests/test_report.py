@@ -46,7 +46,8 @@ def render(result: RunResult) -> str:
     return buffer.getvalue()
 
 
-FIXTURE_FILES = ["events-clean.jsonl", "events-unreachable.jsonl", "events-failed.jsonl"]
+FIXTURE_FILES = ["events-clean.jsonl", "events-unreachable.jsonl", "events-failed.jsonl",
+                 "events-verify.jsonl"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_FILES)
@@ -124,25 +125,50 @@ def test_final_report_names_every_node_and_the_log(name, tmp_path):
 
 
 def test_clean_run():
+    """up --tags node_prep,iptables on three fresh node containers."""
     result, _ = collect("events-clean.jsonl")
     assert result.failures == [] and not result.failed_hosts and not result.unreachable_hosts
+    assert sorted(result.hosts) == ["cp", "w1", "w2"]
+    assert all(c.changed > 0 for c in result.hosts.values())  # a first run changes the nodes
+    assert result.verify == {}
     assert exit_code_for(result) == 0
 
 
 def test_unreachable_node():
+    """The same run again with the node container events-w2 stopped."""
     result, _ = collect("events-unreachable.jsonl")
     assert result.unreachable_hosts == ["w2"]
     (failure,) = [f for f in result.failures if f.unreachable]
     assert failure.host == "w2" and "ssh" in failure.message.lower()
+    assert all(result.hosts[h].changed == 0 for h in ("cp", "w1"))  # the second run changes nothing
     assert exit_code_for(result) == 4
     assert "UNREACHABLE w2" in render(result)
 
 
 def test_failed_task():
+    """up --tags iptables on fresh nodes: without node_prep's apt proxy, apt cannot fetch."""
     result, _ = collect("events-failed.jsonl")
-    assert result.failed_hosts and not result.unreachable_hosts
-    assert exit_code_for(result) in (1, 3)
-    assert "FAILED" in render(result)
+    assert sorted(result.failed_hosts) == ["cp", "w1", "w2"] and not result.unreachable_hosts
+    assert {(f.role, f.task) for f in result.failures} == {
+        ("iptables", "Install iptables and iptables-persistent")}
+    assert all("Failed to fetch" in f.message for f in result.failures)
+    assert exit_code_for(result) == 1
+    out = render(result)
+    assert "FAILED cp: iptables : Install iptables and iptables-persistent" in out
+
+
+def test_verify_on_nodes_without_a_cluster():
+    """verify.yml on node containers with no cluster: every check recorded, all failed."""
+    result, events = collect("events-verify.jsonl")
+    checks = stats_of(events)["artifact_data"]["labtool_verify"]
+    assert result.verify == checks and len(checks) >= 6
+    assert {c["check"] for c in result.failed_checks} == {c["check"] for c in checks.values()}
+    assert {c["node"] for c in result.failed_checks} == {"cp", "w1", "w2"}
+    assert exit_code_for(result) == 3
+    out = render(result)
+    for check in checks.values():
+        assert check["check"] in out
+    assert out.count("FAILED") >= len(checks)
 
 
 def test_verify_table_and_exit_code_3():
