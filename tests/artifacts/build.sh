@@ -4,10 +4,10 @@
 # kubernetes source package, CNI plugins from Debian, container images built locally with
 # docker from Debian packages and the Kubernetes tree. Test tooling, not product.
 #
-#   tests/artifacts/build.sh [--out DIR] [--force]
+#   tests/artifacts/build.sh [--out DIR] [--work DIR] [--force]
 #
-# Default DIR: /var/cache/labtool/artifacts/v1.20.2. Work dir (source tree, Go build
-# cache, Debian root filesystems): /var/cache/labtool/build. Run as root on Debian 12.
+# Default --out: /var/cache/labtool/artifacts/v1.20.2. --work (source tree, Go build
+# cache, Debian root filesystems; reused): /var/cache/labtool/build. Root on Debian 12.
 # A complete DIR whose stamp matches this recipe is left alone (exit 0 in a second);
 # a changed recipe (this script or files/) rebuilds, reusing the caches.
 set -Eeuo pipefail
@@ -23,7 +23,7 @@ readonly BINARIES=(kubeadm kubelet kubectl kube-apiserver kube-controller-manage
 readonly NODE_BINARIES=(kubeadm kubelet kubectl)
 readonly HOST_PACKAGES=(ca-certificates curl xz-utils dpkg-dev build-essential rsync
     golang-1.19-go golang-github-modern-go-reflect2-dev containernetworking-plugins
-    debootstrap docker.io skopeo docker-registry conntrack file)
+    debootstrap docker.io skopeo docker-registry conntrack file openssl python3)
 # name -> image reference, the names kubeadm 1.20.2 asks for (etcd: the tag the roles
 # pass as etcd.local.imageTag). No CoreDNS image: it cannot be built from Debian here.
 readonly IMAGE_NAMES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd pause nginx)
@@ -51,12 +51,15 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --out) OUT=${2:?--out needs a directory}; shift 2 ;;
         --out=*) OUT=${1#--out=}; shift ;;
+        --work) WORK=${2:?--work needs a directory}; shift 2 ;;
+        --work=*) WORK=${1#--work=}; shift ;;
         --force) FORCE=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "build.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
 done
 OUT=$(realpath -m "$OUT")
+WORK=$(realpath -m "$WORK")
 
 log() { printf '%s [artifacts] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
@@ -394,7 +397,54 @@ step_smoke() {
     done
     docker stop -t 5 "$cid" >/dev/null
     [[ $page == *"Welcome to nginx!"* ]] || die "smoke: nginx on $ip:80 did not serve 'Welcome to nginx!'"
+    smoke_apiserver
     log "smoke: images run (versions $K8S_VERSION, etcd 3.4.23, pause, nginx page on $ip:80)"
+}
+
+# etcd and kube-apiserver images together: the API server starts on our etcd, serves the
+# OpenAPI spec (zz_generated.openapi.go) and our kubectl reads from it (reflect2).
+SMOKE_CONTAINERS=()
+smoke_cleanup() {
+    if [[ ${#SMOKE_CONTAINERS[@]} -gt 0 ]]; then docker rm -f "${SMOKE_CONTAINERS[@]}" >/dev/null 2>&1 || true; fi
+    if [[ -n ${SMOKE_DIR:-} ]]; then rm -rf "$SMOKE_DIR"; fi
+}
+trap smoke_cleanup EXIT
+smoke_apiserver() {
+    SMOKE_DIR=$(mktemp -d "$WORK/smoke.XXXXXX")
+    local etcd api etcd_ip api_ip i ready="" out
+    openssl genrsa -out "$SMOKE_DIR/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$SMOKE_DIR/sa.key" -pubout -out "$SMOKE_DIR/sa.pub" 2>/dev/null
+    echo 'smoke-token,smoke,smoke,system:masters' >"$SMOKE_DIR/tokens.csv"
+    chmod 0644 "$SMOKE_DIR"/*
+    etcd=$(docker run -d "${IMAGE_REFS[etcd]}" etcd --data-dir /tmp/etcd \
+        --listen-client-urls http://0.0.0.0:2379 --advertise-client-urls http://127.0.0.1:2379)
+    SMOKE_CONTAINERS+=("$etcd")
+    etcd_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$etcd")
+    api=$(docker run -d -v "$SMOKE_DIR:/smoke:ro" "${IMAGE_REFS[kube-apiserver]}" \
+        "--etcd-servers=http://$etcd_ip:2379" --service-cluster-ip-range=10.96.0.0/12 \
+        --cert-dir=/tmp/pki --authorization-mode=AlwaysAllow --token-auth-file=/smoke/tokens.csv \
+        --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file=/smoke/sa.pub --service-account-signing-key-file=/smoke/sa.key)
+    SMOKE_CONTAINERS+=("$api")
+    api_ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$api")
+    for i in $(seq 90); do
+        if curl -skf --max-time 2 -H 'Authorization: Bearer smoke-token' "https://$api_ip:6443/readyz" >/dev/null 2>&1; then
+            ready=yes
+            break
+        fi
+        sleep 1
+    done
+    [[ -n $ready ]] || die "smoke: kube-apiserver on etcd not ready in 90 s: $(docker logs --tail 5 "$api" 2>&1)"
+    curl -skf --max-time 20 -H 'Authorization: Bearer smoke-token' -o "$SMOKE_DIR/openapi.json" \
+        "https://$api_ip:6443/openapi/v2" || die "smoke: GET /openapi/v2 failed"
+    out=$(head -c 200 "$SMOKE_DIR/openapi.json")
+    [[ $out == *'"title":"Kubernetes","version":"'$K8S_VERSION'"'* ]] || die "smoke: /openapi/v2 answered '$out'"
+    out=$("$BIN/kubectl" --server "https://$api_ip:6443" --insecure-skip-tls-verify --token smoke-token \
+        get namespace kube-system -o jsonpath='{.status.phase}' </dev/null)
+    [[ $out == Active ]] || die "smoke: kubectl get namespace kube-system: '$out'"
+    log "smoke: kube-apiserver on etcd ready after ${i} s, serves OpenAPI, kubectl reads kube-system"
+    docker rm -f "${SMOKE_CONTAINERS[@]}" >/dev/null
+    SMOKE_CONTAINERS=()
 }
 
 # ---------------------------------------------------------------------------------------
