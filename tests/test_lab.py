@@ -216,3 +216,18 @@ def test_no_file_and_no_local_lab(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["inventory"])
     assert result.exit_code == 2
     assert "local lab 'labtool' does not exist" in result.stderr
+
+
+def test_the_contracts_example_lab_file_uses_only_known_keys(tmp_path):
+    """docs/INTERFACES.md §1 shows every key: all are accepted. Its only problems are the
+    online mode with 1.20.2 (pkgs.k8s.io starts at 1.24) and, on machines without it,
+    the example's key file."""
+    doc = (Path(__file__).parents[1] / "docs" / "INTERFACES.md").read_text()
+    example = doc.split("## 1.", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "lab.yml"
+    path.write_text(example)
+    with pytest.raises(LabFileError) as exc:
+        load_lab(path)
+    keys = {p.key for p in exc.value.problems}
+    assert "sources.mode" in keys
+    assert keys <= {"sources.mode", "nodes[0].key"}, str(exc.value)
