@@ -45,14 +45,24 @@ def task_title(data: dict[str, Any]) -> str:
     return f"{role} : {task}" if role else task
 
 
+# bookkeeping tasks whose success says nothing to the user (their failures are shown)
+_QUIET_ACTIONS = {"ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+
+
+def is_quiet(event: Event) -> bool:
+    data = event.get("event_data") or {}
+    return data.get("task_action") in _QUIET_ACTIONS and result_word(event) in ("ok", "skipped")
+
+
 def plain_line(event: Event) -> str | None:
-    """One line for a play start or a task result (the non-terminal progress format)."""
+    """One line for a play start or a task result (the non-terminal progress format);
+    None for other events and for a role's successful argument check."""
     kind = event.get("event", "")
     data = event.get("event_data") or {}
     if kind == "playbook_on_play_start":
         return f"PLAY {data.get('play') or data.get('name') or ''}".rstrip()
     word = result_word(event)
-    if word is None:
+    if word is None or is_quiet(event):
         return None
     line = f"{word:<12} {data.get('host', ''):<12} {task_title(data)}"
     if word in ("failed", "unreachable"):
@@ -108,7 +118,7 @@ class Progress:
         elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
             self.task = task_title(data)
         word = result_word(event)
-        if word is not None:
+        if word is not None and not is_quiet(event):
             self._task_tally[word] = self._task_tally.get(word, 0) + 1
         self._counts.feed(event)
         line = plain_line(event)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from conftest import FIXTURES
 from labtool.cli import exit_code_for
-from labtool.report import Progress, plain_line, print_result, result_word
+from labtool.report import Progress, is_quiet, plain_line, print_result, result_word
 from labtool.runner import EventCollector, HostCounts, RunResult
 
 RESULT_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"}
@@ -87,7 +87,7 @@ def test_plain_progress_one_line_per_task_result(name):
         progress(event)
     progress.close()
     lines = buffer.getvalue().splitlines()
-    results = [e for e in events if e["event"] in RESULT_EVENTS]
+    results = [e for e in events if e["event"] in RESULT_EVENTS and not is_quiet(e)]
     plays = [e for e in events if e["event"] == "playbook_on_play_start"]
     assert len(lines) == len(results) + len(plays)
     for event in results:
@@ -108,8 +108,11 @@ def test_live_progress_runs_over_the_events(name):
         progress(event)
     progress.close()
     out = buffer.getvalue()
-    tasks = {e["event_data"]["task"] for e in events if e["event"] == "playbook_on_task_start"}
-    assert all(task in out for task in tasks)
+    # one line stays for every finished task that had a result to show
+    tasks = {e["event_data"]["task"] for e in events
+             if e["event"] in RESULT_EVENTS and not is_quiet(e)}
+    missing = [task for task in tasks if task not in out]
+    assert not missing
 
 
 @pytest.mark.parametrize("name", FIXTURE_FILES)
@@ -122,6 +125,15 @@ def test_final_report_names_every_node_and_the_log(name, tmp_path):
     assert str(tmp_path / "stdout") in out
     for failure in result.failures:
         assert failure.task in out and failure.message.splitlines()[0] in out
+
+
+def test_argument_checks_are_quiet_unless_they_fail():
+    events, _ = load("events-clean.jsonl")
+    checks = [e for e in events if e["event"] == "runner_on_ok"
+              and e["event_data"].get("task_action") == "ansible.builtin.validate_argument_spec"]
+    assert checks and all(plain_line(e) is None for e in checks)
+    failed = dict(checks[0], event="runner_on_failed")
+    assert plain_line(failed).startswith("failed")
 
 
 def test_clean_run():
