@@ -661,6 +661,13 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
     if not isinstance(raw, dict):
         raise LabFileError([Problem(file, "", f"the lab file must be a mapping, not {_type_name(raw)}")])
 
+    # a section whose keys are all commented out reads as null: it means "the defaults"
+    for section in ("kubernetes", "sources", "workloads"):
+        if section in raw and raw[section] is None:
+            del raw[section]
+    if isinstance(raw.get("sources"), dict) and raw["sources"].get("registry_mirrors", {}) is None:
+        del raw["sources"]["registry_mirrors"]
+
     where, duplicates = _positions(root)
     found: list[tuple[tuple, str]] = []
     at_line: dict[tuple, int] = {}

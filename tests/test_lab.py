@@ -231,3 +231,8 @@ def test_the_contracts_example_lab_file_uses_only_known_keys(tmp_path):
     keys = {p.key for p in exc.value.problems}
     assert "sources.mode" in keys
     assert keys <= {"sources.mode", "nodes[0].key"}, str(exc.value)
+
+
+def test_empty_sections_mean_the_defaults(write_lab):
+    lab = load_lab(write_lab(HEAD + _nodes(CP, W1) + "kubernetes:\nworkloads:\n"))
+    assert lab.kubernetes.version == "1.20.2" and lab.workloads.service.node_port == 30001
