@@ -148,7 +148,7 @@ step_source() {
         apt-get -o DPkg::Lock::Timeout=600 update -q
     fi
     local version
-    version=$(apt-cache showsrc "$SOURCE_PACKAGE" | sed -n "s/^Version: \(${SOURCE_UPSTREAM_VERSION//+/\\+}-.*\)/\1/p" | head -n1)
+    version=$(apt-cache showsrc "$SOURCE_PACKAGE" | sed -n "s/^Version: \(${SOURCE_UPSTREAM_VERSION}-.*\)/\1/p" | head -n1)
     [[ -n $version ]] || die "no $SOURCE_PACKAGE source $SOURCE_UPSTREAM_VERSION-* in apt"
     log "source: apt-get source $SOURCE_PACKAGE=$version"
     rm -rf "$TREE"
@@ -263,13 +263,16 @@ rootfs_tar() {
 import_image() {
     local ref=$1 src=$2
     shift 2
-    local changes=() c
+    local changes=() c old new
     for c in "$@"; do changes+=(--change "$c"); done
+    old=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)
     if [[ -d $src ]]; then
-        tar --numeric-owner --sort=name -C "$src" -cf - . | docker import "${changes[@]}" - "$ref" >/dev/null
+        new=$(tar --numeric-owner --sort=name -C "$src" -cf - . | docker import "${changes[@]}" - "$ref")
     else
-        docker import "${changes[@]}" "$src" "$ref" >/dev/null
+        new=$(docker import "${changes[@]}" "$src" "$ref")
     fi
+    # The previous build of this image is now untagged: remove it unless a container uses it.
+    if [[ -n $old && $old != "$new" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
 }
 
 # Static binary on an empty base: the binary in /usr/local/bin, /tmp, nothing else.
