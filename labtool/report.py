@@ -66,7 +66,7 @@ def plain_line(event: Event) -> str | None:
         return None
     line = f"{word:<12} {data.get('host', ''):<12} {task_title(data)}"
     if word in ("failed", "unreachable"):
-        message = failure_message(data.get("res")).splitlines()
+        message = failure_message(data.get("res"), event.get("stdout") or "").splitlines()
         if message:
             line += f" — {message[0]}"
     return line

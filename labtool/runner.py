@@ -76,11 +76,17 @@ class RunResult:
         return [c for c in self.verify.values() if not c.get("ok")]
 
 
-def failure_message(res: dict[str, Any] | None) -> str:
+def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
     """The useful part of a failed (or unreachable) task's result: msg, stderr (or the end
-    of stdout when there is no stderr), and for a loop the failed items' own messages."""
+    of stdout when there is no stderr), and for a loop the failed items' own messages.
+
+    A ``no_log: true`` task's result is censored; then the ``[ERROR]`` lines Ansible itself
+    displayed for the event (``display``: the event's own text) are all there is to say."""
     if not isinstance(res, dict):
         return ""
+    if res.get("censored"):
+        errors = [line.strip() for line in display.splitlines() if line.startswith("[ERROR]")]
+        return "\n".join(errors + ["(the result is hidden: no_log: true)"])
     parts: list[str] = []
     msg = res.get("msg")
     if msg:
@@ -135,13 +141,14 @@ class EventCollector:
                     self._host(host).failed += 1
                 self.result.failures.append(TaskFailure(
                     host=host, task=data.get("task", ""), role=data.get("role", ""),
-                    message=failure_message(data.get("res"))))
+                    message=failure_message(data.get("res"), event.get("stdout") or "")))
         elif kind == "runner_on_unreachable" and host:
             if not self._stats_seen:
                 self._host(host).unreachable += 1
             self.result.failures.append(TaskFailure(
                 host=host, task=data.get("task", ""), role=data.get("role", ""),
-                message=failure_message(data.get("res")), unreachable=True))
+                message=failure_message(data.get("res"), event.get("stdout") or ""),
+                unreachable=True))
         elif kind == "playbook_on_stats":
             self._stats(data)
 

@@ -204,3 +204,18 @@ def test_verify_table_and_exit_code_3():
 ])
 def test_exit_codes(status, hosts, code):
     assert exit_code_for(RunResult(playbook="up", status=status, hosts=hosts)) == code
+
+
+def test_a_no_log_failure_shows_ansibles_error_line():
+    """A real failed event of a no_log task (workers role, first full `labtool up` on the
+    local lab, 2026-11-27): the result is censored; Ansible's own [ERROR] line is kept."""
+    event = json.loads((FIXTURES / "event-failed-no-log.json").read_text())
+    collector = EventCollector("up")
+    collector.feed(event)
+    (failure,) = collector.result.failures
+    assert "censored" in event["event_data"]["res"]
+    assert failure.message.splitlines() == [
+        "[ERROR]: Task failed: Module failed: Destination directory /etc/kubernetes does not exist",
+        "(the result is hidden: no_log: true)"]
+    assert plain_line(event).endswith("— [ERROR]: Task failed: Module failed: Destination "
+                                      "directory /etc/kubernetes does not exist")
