@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -116,3 +117,16 @@ def test_ansible_reads_the_inventory(write_lab, tmp_path):
     assert w1["lab_kubernetes_version"] == "1.20.2"
     assert w1["lab_workloads"]["service"]["node_port"] == 30001
     assert w1["node_ip"] == "192.168.56.11"
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).parents[1] / "inventory").glob("*.yml")),
+                         ids=lambda p: p.name)
+def test_example_inventories_carry_the_same_variables(example):
+    """The hand-written examples in inventory/ must not drift from what labtool writes."""
+    data = yaml.safe_load(example.read_text())
+    assert sorted(data["all"]["vars"]) == sorted(CONTRACT_VARS)
+    children = data["all"]["children"]
+    assert sorted(children) == ["control_plane", "workers"]
+    for group in children.values():
+        for host in group["hosts"].values():
+            assert {"ansible_host", "node_ip"} <= set(host)
