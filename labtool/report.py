@@ -4,6 +4,7 @@ verify table, the failures and the log path. Consumes events and RunResult only.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -76,7 +77,7 @@ class Progress:
     """The ``on_event`` subscriber. A rich live view on a terminal; plain lines otherwise."""
 
     def __init__(self, console: Console | None = None, live: bool | None = None):
-        self.console = console or Console(file=sys.stdout)
+        self.console = console or default_console()
         self.live_mode = self.console.is_terminal if live is None else live
         self.play = ""
         self.task = ""
@@ -198,8 +199,16 @@ def verify_table(result: RunResult) -> Table:
     return table
 
 
+def default_console() -> Console:
+    """stdout; when it is not a terminal (CI logs, a pipe) 120 columns unless $COLUMNS says."""
+    console = Console(file=sys.stdout)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(file=sys.stdout, width=120)
+    return console
+
+
 def print_result(result: RunResult, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or default_console()
     if result.hosts:
         console.print(recap_table(result))
     if result.verify:
@@ -210,7 +219,12 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
             what = "UNREACHABLE" if f.unreachable else "FAILED"
             task = f"{f.role} : {f.task}" if f.role else f.task
             console.print(Text(f"  {what} {f.host}: {task}", style="bold"), soft_wrap=True)
-            for line in (f.message or "(no message)").splitlines():
+            message = f.message or "(no message)"
+            if f.role == "verify" and result.failed_checks:
+                message = f"{len(result.failed_checks)} failed check(s): see the verify table"
+            for line in message.splitlines():
+                if len(line) > 400:
+                    line = line[:400] + " …"
                 console.print(Text(f"      {line}"), soft_wrap=True)
     status = {"successful": "ok", "canceled": "interrupted"}.get(result.status, result.status)
     summary = f"{result.playbook}: {status} in {result.duration:.0f} s"
