@@ -125,7 +125,7 @@ def destroy(name: str = "labtool", echo: Echo = print) -> None:
     labfile.check_name(name)
     host.require_root()
     echo(f"local lab {name!r}: destroy")
-    if not run(["docker", "info"], check=False).returncode == 0:
+    if run(["docker", "info"], check=False).returncode != 0:
         raise LocalLabError("dockerd is not answering: start it (setsid dockerd &) and retry")
     for node, _role in labfile.NODES:
         nodes.remove(name, node, echo)

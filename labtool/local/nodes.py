@@ -122,7 +122,10 @@ def wait_ssh(key: Path, known_hosts: Path, address: str, seconds: float = 90) ->
 
 def remove(lab: str, node: str, echo: Callable[[str], None]) -> None:
     name = container_name(lab, node)
-    if run(["docker", "rm", "-f", "-v", name], check=False).returncode == 0:
+    if inspect(name) is not None:
+        run(["docker", "rm", "-f", "-v", name])
         echo(f"  node {name} removed")
-    if run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False).returncode == 0:
-        pass
+    volume = volume_name(lab, node)
+    if run(["docker", "volume", "inspect", volume], check=False).returncode == 0:
+        run(["docker", "volume", "rm", volume])
+        echo(f"  volume {volume} removed")
