@@ -11,6 +11,8 @@ temporary directory. Prints a table; the target is < 0.5 s for both.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,13 +36,18 @@ def _labtool() -> str:
     return str(beside) if beside.exists() else (shutil.which("labtool") or "labtool")
 
 
-def _time(cmd: list[str], runs: int) -> list[float]:
-    times = []
+def _time(cmd: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (user + system of the child: what a busy machine inflates
+    the wall time around)."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def main() -> int:
@@ -62,13 +69,15 @@ def main() -> int:
         rows = []
         for label, cmd in commands.items():
             _time(cmd, 1)  # warm the page cache
-            t = _time(cmd, args.runs)
-            rows.append((label, statistics.median(t), min(t), max(t)))
+            t, cpu = _time(cmd, args.runs)
+            rows.append((label, statistics.median(t), min(t), max(t), statistics.median(cpu)))
 
     width = max(len(r[0]) for r in rows)
-    print(f"{'command':<{width}}  {'median':>8}  {'min':>8}  {'max':>8}   (n={args.runs})")
-    for label, med, lo, hi in rows:
-        print(f"{label:<{width}}  {med:8.3f}  {lo:8.3f}  {hi:8.3f}")
+    print(f"{'command':<{width}}  {'median':>8}  {'min':>8}  {'max':>8}  {'cpu':>8}"
+          f"   (seconds, n={args.runs}; cpu = median user+system)")
+    for label, med, lo, hi, cpu in rows:
+        print(f"{label:<{width}}  {med:8.3f}  {lo:8.3f}  {hi:8.3f}  {cpu:8.3f}")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     slow = [r[0] for r in rows if r[1] >= 0.5]
     if slow:
         print(f"slower than 0.5 s (median): {', '.join(slow)}")
