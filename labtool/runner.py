@@ -259,6 +259,10 @@ def run_playbook(
 
     private, inventory = prepare_private_dir(lab)
     ident = f"{datetime.now():%Y%m%d-%H%M%S}-{playbook.stem}"
+    n = 1
+    while (private / "artifacts" / ident).exists():  # two runs in one second
+        n += 1
+        ident = f"{datetime.now():%Y%m%d-%H%M%S}-{playbook.stem}-{n}"
 
     def handle(event: Event) -> bool:
         collector.feed(event)
