@@ -13,6 +13,9 @@ cd "$repo"
 status=0
 echo "==> pytest tests/"
 pytest tests || status=$?
+echo "==> ansible-lint (production profile) and yamllint"
+ansible-lint --profile production playbooks roles || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+yamllint -s playbooks roles molecule inventory || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
 echo "==> molecule test --all"
 molecule test --all || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
 if [ "$status" -eq 0 ]; then echo "==> all tests passed"; else echo "==> tests FAILED (exit $status)"; fi
