@@ -40,6 +40,14 @@ def result_word(event: Event) -> str | None:
     return kind
 
 
+def retry_note(data: dict[str, Any]) -> str:
+    res = data.get("res") or {}
+    attempts, retries = res.get("attempts"), res.get("retries")
+    if isinstance(attempts, int) and isinstance(retries, int):
+        return f"attempt {attempts}, {retries - attempts} retries left"
+    return "retrying"
+
+
 def task_title(data: dict[str, Any]) -> str:
     task = data.get("task") or data.get("name") or ""
     role = data.get("role") or ""
@@ -62,6 +70,8 @@ def plain_line(event: Event) -> str | None:
     data = event.get("event_data") or {}
     if kind == "playbook_on_play_start":
         return f"PLAY {data.get('play') or data.get('name') or ''}".rstrip()
+    if kind == "runner_retry":
+        return f"{'retrying':<12} {data.get('host', ''):<12} {task_title(data)} ({retry_note(data)})"
     word = result_word(event)
     if word is None or is_quiet(event):
         return None
@@ -81,6 +91,7 @@ class Progress:
         self.live_mode = self.console.is_terminal if live is None else live
         self.play = ""
         self.task = ""
+        self.note = ""  # e.g. the retry count of an until-loop
         self._counts = EventCollector("progress")
         self._live: Live | None = None
         self._task_tally: dict[str, int] = {}
@@ -118,6 +129,9 @@ class Progress:
             self.task = ""
         elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
             self.task = task_title(data)
+            self.note = ""
+        elif kind == "runner_retry":
+            self.note = f"{data.get('host', '')}: {retry_note(data)}"
         word = result_word(event)
         if word is not None and not is_quiet(event):
             self._task_tally[word] = self._task_tally.get(word, 0) + 1
@@ -160,7 +174,8 @@ class Progress:
                           str(c.skipped))
         elapsed = time.monotonic() - self._started
         head = Text.assemble(("PLAY ", "bold"), self.play, (f"  {elapsed:.0f} s", "dim"), "\n",
-                             ("TASK ", "bold"), self.task)
+                             ("TASK ", "bold"), self.task,
+                             (f"  ({self.note})" if self.note else "", "dim"))
         return Group(head, table)
 
     def close(self) -> None:

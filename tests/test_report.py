@@ -89,7 +89,8 @@ def test_plain_progress_one_line_per_task_result(name):
     lines = buffer.getvalue().splitlines()
     results = [e for e in events if e["event"] in RESULT_EVENTS and not is_quiet(e)]
     plays = [e for e in events if e["event"] == "playbook_on_play_start"]
-    assert len(lines) == len(results) + len(plays)
+    retries = [e for e in events if e["event"] == "runner_retry"]
+    assert len(lines) == len(results) + len(plays) + len(retries)
     for event in results:
         data = event["event_data"]
         line = plain_line(event)
@@ -223,3 +224,15 @@ def test_a_no_log_failure_shows_ansibles_error_line():
         "(the result is hidden: no_log: true)"]
     assert plain_line(event).endswith("— [ERROR]: Task failed: Module failed: Destination "
                                       "directory /etc/kubernetes does not exist")
+
+
+def test_a_retrying_task_says_which_attempt():
+    """A real runner_retry event (pod_network waiting for the nodes, full up on the local lab)."""
+    event = json.loads((FIXTURES / "event-retry.json").read_text())
+    line = plain_line(event)
+    res = event["event_data"]["res"]
+    assert line.startswith("retrying     cp           pod_network : Wait until every node is Ready")
+    assert f"attempt {res['attempts']}, {res['retries'] - res['attempts']} retries left" in line
+    progress = Progress(console=Console(file=io.StringIO()), live=False)
+    progress(event)
+    assert progress.note == f"cp: attempt {res['attempts']}, {res['retries'] - res['attempts']} retries left"
