@@ -96,7 +96,7 @@ def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
     tail = ""
     if stderr:
         tail = "\n".join(str(stderr).strip().splitlines()[-15:])
-    elif stdout and res.get("rc") not in (None, 0):
+    elif stdout and (res.get("rc") not in (None, 0) or not parts):
         tail = "\n".join(str(stdout).strip().splitlines()[-15:])
     if tail and not any(tail in p for p in parts):  # apt & co. repeat stderr in msg
         parts.append(tail)
@@ -106,6 +106,8 @@ def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
                 label = item.get("_ansible_item_label", item.get("item", ""))
                 text = failure_message(item)
                 parts.append(f"item {label}: {text}" if label != "" else text)
+    if isinstance(res.get("attempts"), int) and res["attempts"] > 1:  # an until-loop gave up
+        parts.insert(0, f"still not there after {res['attempts']} attempts; the last said:")
     if not parts and res.get("rc") not in (None, 0):
         parts.append(f"exit status {res['rc']}")
     return "\n".join(p for p in parts if p)

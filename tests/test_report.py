@@ -236,3 +236,15 @@ def test_a_retrying_task_says_which_attempt():
     progress = Progress(console=Console(file=io.StringIO()), live=False)
     progress(event)
     assert progress.note == f"cp: attempt {res['attempts']}, {res['retries'] - res['attempts']} retries left"
+
+
+def test_an_until_loop_that_gives_up_shows_its_last_output():
+    """A real failed until-loop (pod_network: nodes never Ready): rc 0, no msg, the state is
+    in stdout."""
+    event = json.loads((FIXTURES / "event-failed-until.json").read_text())
+    collector = EventCollector("up")
+    collector.feed(event)
+    (failure,) = collector.result.failures
+    lines = failure.message.splitlines()
+    assert lines[0] == "still not there after 60 attempts; the last said:"
+    assert lines[1].split()[:2] == ["cp", "NotReady"]
