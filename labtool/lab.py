@@ -307,13 +307,18 @@ class Sources(_Strict):
 
 
 
-class Deployment(_Strict):
-    name: K8sName = "dep01"
+class _NginxPods(_Strict):
+    """What the Deployment and the RC share: how many nginx pods, from which image."""
+
     replicas: Replicas = 2
-    app_label: LabelValue = "web"
-    container_name: K8sName = "testnginx9"
     image: Image = "daocloud.io/library/nginx"
     container_port: Port = 80
+
+
+class Deployment(_NginxPods):
+    name: K8sName = "dep01"
+    app_label: LabelValue = "web"
+    container_name: K8sName = "testnginx9"
 
 
 class Service(_Strict):
@@ -331,12 +336,9 @@ class Service(_Strict):
         return v
 
 
-class ReplicationController(_Strict):
+class ReplicationController(_NginxPods):
     name: K8sName = "my-nginx"
-    replicas: Replicas = 2
     app_label: LabelValue = "nginx"
-    image: Image = "daocloud.io/library/nginx"
-    container_port: Port = 80
 
 
 class Workloads(_Strict):

@@ -100,14 +100,3 @@ def test_create_without_artifacts_says_how_to_build_them(monkeypatch, tmp_path):
     monkeypatch.setattr(host.os, "geteuid", lambda: 0)
     with pytest.raises(local.LocalLabError, match="tests/artifacts/build.sh"):
         local.create("lab", artifacts=tmp_path / "none", echo=lambda _: None)
-
-
-def test_host_sysctls_are_the_measured_ones():
-    assert host.HOST_SYSCTLS == {
-        "vm.overcommit_memory": "1",
-        "kernel.panic": "10",
-        "kernel.panic_on_oops": "1",
-        "vm.panic_on_oom": "0",
-        "kernel.keys.root_maxkeys": "1000000",
-        "kernel.keys.root_maxbytes": "25000000",
-    }
