@@ -96,13 +96,15 @@ def exit_code_for(result) -> int:
     return EXIT_OK
 
 
-def _run(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0) -> int:
+def _run(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0,
+         extravars=None) -> int:
     from labtool import report, runner
 
     progress = report.Progress()
     try:
         result = runner.run_playbook(playbook, lab, limit=limit, tags=tags, check=check,
-                                     verbosity=verbosity, on_event=progress)
+                                     verbosity=verbosity, extravars=extravars,
+                                     on_event=progress)
     finally:
         progress.close()
     report.print_result(result, console=progress.console)
@@ -154,16 +156,22 @@ def main() -> None:
 @click.option("--artifacts", type=click.Path(file_okay=False), envvar="LABTOOL_ARTIFACTS",
               help=f"Local lab only: the Kubernetes artifacts directory [default: {DEFAULT_ARTIFACTS}].")
 @click.option("--no-verify", is_flag=True, help="Do not run the checks after a full up.")
+@click.option("--full", is_flag=True,
+              help="Run every role even when every node is as the last up left it.")
 @_run_options
-def up(file, name, artifacts, no_verify, limit, tags, check, verbosity) -> None:
+def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity) -> None:
     """Build the lab: iptables, the cluster, the workloads; then verify.
 
     Without -f, first creates (or reuses) the local lab of three node containers.
+    When every node still matches the stamp the last up left on it (files, services,
+    packages, the cluster's objects), no role runs; --full runs them anyway.
     The checks run after a full up (not with --tags, --check or --no-verify)."""
     if file is None:
         file = str(_create_local(name, artifacts))
     lab = _load(file, name)
-    code = _run("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity)
+    extravars = {"converge_stamp_skip_unchanged": False} if full else None
+    code = _run("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity,
+                extravars=extravars)
     if code == EXIT_OK and not (tags or check or no_verify):
         code = _run("verify", lab, limit=limit, verbosity=verbosity)
     sys.exit(code)

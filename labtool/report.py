@@ -63,6 +63,18 @@ def is_quiet(event: Event) -> bool:
     return data.get("task_action") in _QUIET_ACTIONS and result_word(event) in ("ok", "skipped")
 
 
+_SAY_ACTIONS = {"ansible.builtin.debug", "debug"}
+
+
+def said(event: Event) -> str:
+    """What a debug task ("Say that ...") told the user: its message, on one line."""
+    data = event.get("event_data") or {}
+    if data.get("task_action") not in _SAY_ACTIONS or result_word(event) != "ok":
+        return ""
+    msg = (data.get("res") or {}).get("msg", "")
+    return " ".join(str(msg).split()) if isinstance(msg, str) else ""
+
+
 def plain_line(event: Event) -> str | None:
     """One line for a play start or a task result (the non-terminal progress format);
     None for other events and for a role's successful argument check."""
@@ -80,6 +92,8 @@ def plain_line(event: Event) -> str | None:
         message = failure_message(data.get("res"), event.get("stdout") or "").splitlines()
         if message:
             line += f" — {message[0]}"
+    elif said(event):
+        line += f" — {said(event)}"
     return line
 
 
@@ -144,6 +158,8 @@ class Progress:
                 out.append(Text(line, style=_STYLE[word]))
             elif kind == "playbook_on_play_start":
                 out.append(Text(line, style="bold"))
+            elif said(event):
+                out.append(Text(f"    {data.get('host', '')}: {said(event)}", style="dim"))
         return out
 
     def _task_done(self) -> list[Text]:

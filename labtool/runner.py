@@ -245,6 +245,7 @@ def run_playbook(
     tags: str | None = None,
     check: bool = False,
     verbosity: int = 0,
+    extravars: dict[str, Any] | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> RunResult:
     """Run ``playbooks/<name>.yml`` (or the playbook at path ``name``) against ``lab``.
@@ -289,6 +290,7 @@ def run_playbook(
             inventory=str(inventory),
             ident=ident,
             envvars=envvars,
+            extravars=extravars or None,
             limit=limit or None,
             tags=tags or None,
             cmdline="--check" if check else None,

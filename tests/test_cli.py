@@ -66,7 +66,15 @@ def test_up_with_tags_passes_through_and_skips_verify(write_lab, fake_runs):
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--tags",
                                            "iptables", "--limit", "w1", "--check", "-vv"])
     assert result.exit_code == 0, result.output
-    assert calls == [("up", {"limit": "w1", "tags": "iptables", "check": True, "verbosity": 2})]
+    assert calls == [("up", {"limit": "w1", "tags": "iptables", "check": True, "verbosity": 2,
+                             "extravars": None})]
+
+
+def test_up_full_runs_every_role(write_lab, fake_runs):
+    calls, _ = fake_runs
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--full"])
+    assert result.exit_code == 0, result.output
+    assert calls[0][1]["extravars"] == {"converge_stamp_skip_unchanged": False}
 
 
 def test_failed_up_skips_verify_and_exits_1(write_lab, fake_runs):

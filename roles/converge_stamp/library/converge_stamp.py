@@ -1,0 +1,166 @@
+#!/usr/bin/python
+"""Fingerprint of what labtool manages on a node, compared with the one the last up recorded."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: converge_stamp
+short_description: Fingerprint a node's managed state and compare it with a recorded stamp
+description:
+  - Computes one digest per item (path, systemd unit, sysctl, command output) of the state
+    labtool manages on the node, reads the stamp the last successful up wrote and says whether
+    the inputs and every digest are still the same. With I(record=true) it writes the stamp.
+options:
+  stamp: {type: path, required: true, description: The stamp file on the node.}
+  inputs: {type: str, required: true, description: Digest of everything the run was given.}
+  paths:
+    type: list
+    elements: path
+    default: []
+    description:
+      - Files or directories (walked, symlinks not followed). Files up to 1 MiB are hashed by
+        content; bigger ones (binaries) by size and modification time, as make and rsync do.
+        A missing path is part of the fingerprint too.
+  units: {type: list, elements: str, default: [], description: systemd units; their active and unit-file states.}
+  sysctls: {type: list, elements: str, default: [], description: Kernel parameters; their live values.}
+  commands:
+    type: list
+    elements: list
+    default: []
+    description: Commands (argv) whose exit status and output are part of the fingerprint.
+  record: {type: bool, default: false, description: Write the stamp with the digests just computed.}
+"""
+
+RETURN = r"""
+unchanged: {type: bool, description: The stamp exists and its inputs and every digest match.}
+differences: {type: list, description: The items whose digest differs, C(inputs), or C(no stamp).}
+state: {type: dict, description: The digest of each item.}
+"""
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+CONTENT_LIMIT = 1 << 20
+
+
+def file_entry(path, st):
+    if stat.S_ISLNK(st.st_mode):
+        return "link %s" % os.readlink(path)
+    if not stat.S_ISREG(st.st_mode):
+        return "type %o" % stat.S_IFMT(st.st_mode)
+    mode = "%o %d:%d" % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+    if st.st_size > CONTENT_LIMIT:
+        return "%s size %d mtime %d" % (mode, st.st_size, st.st_mtime_ns)
+    with open(path, "rb") as f:
+        return "%s sha256 %s" % (mode, hashlib.sha256(f.read()).hexdigest())
+
+
+def path_digest(root):
+    digest = hashlib.sha256()
+    try:
+        st = os.lstat(root)
+    except FileNotFoundError:
+        return "absent"
+    if not stat.S_ISDIR(st.st_mode):
+        return hashlib.sha256(file_entry(root, st).encode()).hexdigest()
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            full = os.path.join(top, name)
+            entry = file_entry(full, os.lstat(full))
+            digest.update(("%s %s\n" % (os.path.relpath(full, root), entry)).encode())
+    return digest.hexdigest()
+
+
+def unit_states(module, units):
+    if not units:
+        return {}
+    rc, out, err = module.run_command(
+        ["systemctl", "show", "--property=Id,ActiveState,UnitFileState", "--"] + units)
+    if rc != 0:
+        module.fail_json(msg="systemctl show failed: %s" % err.strip())
+    states = {}
+    for block, unit in zip(out.strip().split("\n\n"), units):
+        states["unit " + unit] = " ".join(sorted(block.split()))
+    return states
+
+
+def sysctl_value(name):
+    try:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return f.read().strip()
+    except OSError:
+        return "absent"
+
+
+def command_digest(argv):
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "error %s" % exc
+    return hashlib.sha256(b"%d\n" % done.returncode + done.stdout).hexdigest()
+
+
+def read_stamp(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def differences(recorded, inputs, state):
+    if not isinstance(recorded, dict):
+        return ["no stamp"]
+    found = [] if recorded.get("inputs") == inputs else ["inputs"]
+    old = recorded.get("state") or {}
+    return found + sorted(k for k in set(old) | set(state) if old.get(k) != state.get(k))
+
+
+def write_stamp(path, content):
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(content)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            stamp=dict(type="path", required=True),
+            inputs=dict(type="str", required=True),
+            paths=dict(type="list", elements="path", default=[]),
+            units=dict(type="list", elements="str", default=[]),
+            sysctls=dict(type="list", elements="str", default=[]),
+            commands=dict(type="list", elements="list", default=[]),
+            record=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    state = {"path " + path: path_digest(path) for path in p["paths"]}
+    state.update(unit_states(module, p["units"]))
+    state.update({"sysctl " + name: sysctl_value(name) for name in p["sysctls"]})
+    for argv in p["commands"]:
+        argv = [str(arg) for arg in argv]
+        state["command " + " ".join(argv)] = command_digest(argv)
+    recorded = read_stamp(p["stamp"])
+    found = differences(recorded, p["inputs"], state)
+    changed = False
+    if p["record"] and found:
+        changed = True
+        if not module.check_mode:
+            write_stamp(p["stamp"], json.dumps({"inputs": p["inputs"], "state": state},
+                                               indent=1, sort_keys=True) + "\n")
+    module.exit_json(changed=changed, unchanged=not found, differences=found, state=state)
+
+
+if __name__ == "__main__":
+    main()

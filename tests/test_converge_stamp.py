@@ -1,0 +1,90 @@
+"""The converge_stamp module (roles/converge_stamp/library): the fingerprint that lets a second
+`up` skip every role must change whenever something a role manages changes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MODULE = Path(__file__).resolve().parents[1] / "roles/converge_stamp/library/converge_stamp.py"
+spec = importlib.util.spec_from_file_location("converge_stamp", MODULE)
+stamp = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(stamp)
+
+
+def run_module(tmp_path: Path, **args) -> dict:
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    done = subprocess.run([sys.executable, str(MODULE), str(args_file)],
+                          capture_output=True, text=True, check=False)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "etc"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.conf").write_text("a = 1\n")
+    (root / "sub/b.conf").write_text("b = 2\n")
+    (root / "link").symlink_to("a.conf")
+    return root
+
+
+def test_a_missing_path_is_part_of_the_fingerprint(tmp_path):
+    assert stamp.path_digest(str(tmp_path / "nope")) == "absent"
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: (r / "a.conf").write_text("a = 2\n"),
+    lambda r: (r / "sub/new.conf").write_text(""),
+    lambda r: (r / "sub/b.conf").unlink(),
+    lambda r: os.chmod(r / "a.conf", 0o600),
+    lambda r: ((r / "link").unlink(), (r / "link").symlink_to("sub/b.conf")),
+], ids=["content", "new file", "removed file", "mode", "symlink target"])
+def test_any_change_in_a_directory_changes_its_digest(tree, change):
+    before = stamp.path_digest(str(tree))
+    change(tree)
+    assert stamp.path_digest(str(tree)) != before
+
+
+def test_a_big_file_is_fingerprinted_by_size_and_time(tmp_path):
+    big = tmp_path / "kubelet"
+    big.write_bytes(b"\0" * (stamp.CONTENT_LIMIT + 1))
+    before = stamp.path_digest(str(big))
+    os.utime(big, ns=(1, 1))
+    assert stamp.path_digest(str(big)) != before
+
+
+def test_differences_name_what_changed():
+    state = {"path /etc/a": "1", "unit kubelet.service": "active"}
+    assert stamp.differences(None, "in", state) == ["no stamp"]
+    recorded = {"inputs": "in", "state": dict(state)}
+    assert stamp.differences(recorded, "in", state) == []
+    assert stamp.differences(recorded, "other", state) == ["inputs"]
+    assert stamp.differences(recorded, "in", {**state, "path /etc/a": "2"}) == ["path /etc/a"]
+    assert stamp.differences(recorded, "in", {"path /etc/a": "1"}) == ["unit kubelet.service"]
+
+
+def test_record_then_compare_then_drift(tmp_path, tree):
+    args = {"stamp": str(tmp_path / "state/up-stamp.json"), "inputs": "digest-1",
+            "paths": [str(tree)], "sysctls": ["kernel.ostype"],
+            "commands": [["sh", "-c", f"cat {tree}/a.conf"]]}
+    first = run_module(tmp_path, **args)
+    assert first["unchanged"] is False and first["differences"] == ["no stamp"]
+
+    recorded = run_module(tmp_path, record=True, **args)
+    assert recorded["changed"] is True
+    assert run_module(tmp_path, record=True, **args)["changed"] is False
+    assert run_module(tmp_path, **args)["unchanged"] is True
+
+    (tree / "a.conf").write_text("a = 3\n")
+    drifted = run_module(tmp_path, **args)
+    assert drifted["unchanged"] is False
+    assert drifted["differences"] == [f"command sh -c cat {tree}/a.conf", f"path {tree}"]
+    assert run_module(tmp_path, **{**args, "inputs": "digest-2"})["differences"][0] == "inputs"
