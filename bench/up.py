@@ -80,25 +80,32 @@ def registry_bytes(text: str) -> dict[str, int]:
     return out
 
 
-def runs_since(state: Path, since: float) -> list[Path]:
-    """ansible-runner artifact dirs of the runs started after ``since`` (epoch seconds)."""
+def run_dirs(state: Path) -> set[Path]:
+    """ansible-runner's artifact dirs, one per playbook run."""
     base = state / "runner" / "artifacts"
-    if not base.is_dir():
-        return []
-    return sorted(d for d in base.iterdir() if d.is_dir() and d.stat().st_mtime >= since - 1)
+    return {d for d in base.iterdir() if d.is_dir()} if base.is_dir() else set()
+
+
+def load_events(run_dir: Path) -> list[dict]:
+    events = []
+    for file in (run_dir / "job_events").glob("*.json"):
+        try:
+            events.append(json.loads(file.read_text()))
+        except (OSError, ValueError):
+            continue
+    return sorted(events, key=lambda e: e.get("counter", 0))
+
+
+def run_seconds(run_dir: Path) -> float:
+    """A playbook run's wall time: its first event to its last."""
+    times = [datetime.fromisoformat(e["created"]) for e in load_events(run_dir) if e.get("created")]
+    return (max(times) - min(times)).total_seconds() if times else 0.0
 
 
 def phases(run_dir: Path) -> list[tuple[str, float]]:
     """Wall time per role (tasks outside a role: the play's name) of one playbook run: each
     task lasts from its start event to the next task's (the last: to the stats event)."""
-    events = []
-    for file in (run_dir / "job_events").glob("*.json"):
-        try:
-            event = json.loads(file.read_text())
-        except (OSError, ValueError):
-            continue
-        events.append(event)
-    events.sort(key=lambda e: e.get("counter", 0))
+    events = load_events(run_dir)
     marks: list[tuple[datetime, str]] = []
     for event in events:
         kind, data = event.get("event"), event.get("event_data", {})
@@ -158,9 +165,9 @@ def main() -> int:
     results = []
     failed = False
     for title, command in steps:
-        since = time.time()
+        before = run_dirs(state)
         seconds, rc = timed(command)
-        results.append((title, seconds, rc, runs_since(state, since)))
+        results.append((title, seconds, rc, sorted(run_dirs(state) - before)))
         if rc != 0:
             failed = True
             print(f"{title} exited {rc}: stopping the benchmark")
@@ -172,8 +179,11 @@ def main() -> int:
     print("\n" + "=" * 64)
     print(f"{'step':36} {'seconds':>9}  exit")
     print(f"{'local lab create (host set-up, 3 nodes)':36} {create_time:9.1f}  0")
-    for title, seconds, rc, _runs in results:
+    for title, seconds, rc, runs in results:
         print(f"{title:36} {seconds:9.1f}  {rc}")
+        for run in runs:  # `labtool up` is an up playbook run, then a verify run
+            playbook = run.name.split("-", 2)[-1]
+            print(f"{'  ' + playbook + ' playbook':36} {run_seconds(run):9.1f}")
     for title, _seconds, _rc, runs in results:
         print(f"\n{title}: wall time per phase (role)")
         for run in runs:

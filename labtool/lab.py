@@ -265,6 +265,9 @@ class Sources(_Strict):
     image_repository: str = "registry.k8s.io"
     registry_mirrors: dict[str, list[str]] = Field(default_factory=dict)
     flannel_manifest_url: str = ""
+    # mode local: import every image tarball on every node, or let the registry mirrors
+    # (which then serve the artifacts' images) give each node the images it runs
+    local_images: Literal["import", "mirror"] = "import"
 
     @field_validator("artifacts", mode="before")
     @classmethod
@@ -305,6 +308,19 @@ class Sources(_Strict):
         return v
 
 
+
+def _unmirrored_images(manifest: Any, mirrors: Any) -> list[tuple[tuple, str]]:
+    """With ``local_images: mirror`` every artifact image's registry needs a mirror."""
+    images = manifest.get("images") if isinstance(manifest, dict) else None
+    mirrored = set(mirrors) if isinstance(mirrors, dict) else set()
+    out = []
+    for name, ref in (images or {}).items():
+        host = str(ref).split("/")[0] if "/" in str(ref) else "docker.io"
+        if ref and host not in mirrored:
+            out.append((("sources", "local_images"),
+                        f"mirror: no sources.registry_mirrors entry for {host}, so the nodes "
+                        f"cannot pull the artifacts' {name} image {ref}"))
+    return out
 
 
 class _NginxPods(_Strict):
@@ -614,6 +630,8 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
                     out.append((("sources", "artifacts"),
                                 f"the artifacts in {path} are for Kubernetes {built}, "
                                 f"but kubernetes.version is {wanted}"))
+                if sources.get("local_images") == "mirror":
+                    out.extend(_unmirrored_images(meta, sources.get("registry_mirrors")))
 
     workloads = raw.get("workloads") if isinstance(raw.get("workloads"), dict) else {}
     dep = workloads.get("deployment") if isinstance(workloads.get("deployment"), dict) else {}

@@ -26,7 +26,9 @@ def lab_dir(tmp_path: Path) -> Path:
     """A directory with a key file and an artifacts directory for Kubernetes 1.20.2."""
     (tmp_path / "id_ed25519").write_text("not really a key\n")
     (tmp_path / "artifacts").mkdir()
-    (tmp_path / "artifacts" / "artifacts.yml").write_text("kubernetes_version: v1.20.2\n")
+    (tmp_path / "artifacts" / "artifacts.yml").write_text(
+        "kubernetes_version: v1.20.2\n"
+        "images: {pause: registry.k8s.io/pause:3.2, nginx: daocloud.io/library/nginx:latest}\n")
     return tmp_path
 
 

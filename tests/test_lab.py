@@ -96,6 +96,10 @@ BAD_LABS = [
     ("local-artifacts-other-version",
      HEAD + _nodes(CP, W1) + "kubernetes: {version: '1.21.0'}\n",
      "sources.artifacts", "are for Kubernetes 1.20.2"),
+    ("local-images-from-an-unmirrored-registry",
+     "name: workshop\nsources: {mode: local, artifacts: ./artifacts, local_images: mirror,\n"
+     "  registry_mirrors: {registry.k8s.io: ['http://10.0.0.1:5000']}}\n" + _nodes(CP, W1),
+     "sources.local_images", "no sources.registry_mirrors entry for daocloud.io"),
     ("key-file-missing",
      HEAD + _nodes("{name: cp, address: 192.168.56.10, role: control-plane, key: ./nokey}", W1),
      "nodes[0].key", "does not exist"),
@@ -236,3 +240,11 @@ def test_the_contracts_example_lab_file_uses_only_known_keys(tmp_path):
 def test_empty_sections_mean_the_defaults(write_lab):
     lab = load_lab(write_lab(HEAD + _nodes(CP, W1) + "kubernetes:\nworkloads:\n"))
     assert lab.kubernetes.version == "1.20.2" and lab.workloads.service.node_port == 30001
+
+
+def test_local_images_from_mirrors_that_serve_every_registry(write_lab):
+    lab = load_lab(write_lab(
+        "name: workshop\nsources: {mode: local, artifacts: ./artifacts, local_images: mirror,\n"
+        "  registry_mirrors: {registry.k8s.io: ['http://10.0.0.1:5000'],"
+        " daocloud.io: ['http://10.0.0.1:5000']}}\n" + _nodes(CP, W1)))
+    assert lab.sources.local_images == "mirror"

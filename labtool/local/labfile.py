@@ -51,6 +51,7 @@ def render(
             "artifacts": str(artifacts),
             "package_proxy": f"http://{gateway}:3142",
             "registry_mirrors": {host: [registry] for host in MIRRORED_REGISTRIES},
+            "local_images": "mirror",  # the host registry serves every artifact image
         },
     }
 
