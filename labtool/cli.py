@@ -96,8 +96,12 @@ def exit_code_for(result) -> int:
     return EXIT_OK
 
 
-def _run(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0,
-         extravars=None) -> int:
+def _run(playbook: str, lab, **options) -> int:
+    return exit_code_for(_run_result(playbook, lab, **options))
+
+
+def _run_result(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0,
+                extravars=None):
     from labtool import report, runner
 
     progress = report.Progress()
@@ -108,7 +112,11 @@ def _run(playbook: str, lab, *, limit=None, tags=None, check=False, verbosity=0,
     finally:
         progress.close()
     report.print_result(result, console=progress.console)
-    return exit_code_for(result)
+    return result
+
+
+def changed_nothing(result) -> bool:
+    return bool(result.hosts) and all(c.changed == 0 for c in result.hosts.values())
 
 
 def _file_option(f):
@@ -165,16 +173,24 @@ def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity) ->
     Without -f, first creates (or reuses) the local lab of three node containers.
     When every node still matches the stamp the last up left on it (files, services,
     packages, the cluster's objects), no role runs; --full runs them anyway.
-    The checks run after a full up (not with --tags, --check or --no-verify)."""
+    The checks run after a full up (not with --tags, --check or --no-verify); after
+    an up that changed nothing, only the read-only ones (not the pod deletion)."""
     if file is None:
         file = str(_create_local(name, artifacts))
     lab = _load(file, name)
     extravars = {"converge_stamp_skip_unchanged": False} if full else None
-    code = _run("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity,
-                extravars=extravars)
-    if code == EXIT_OK and not (tags or check or no_verify):
-        code = _run("verify", lab, limit=limit, verbosity=verbosity)
-    sys.exit(code)
+    result = _run_result("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity,
+                         extravars=extravars)
+    code = exit_code_for(result)
+    if code != EXIT_OK or tags or check or no_verify:
+        sys.exit(code)
+    if changed_nothing(result):
+        # the pod-deletion check is itself a change: an up that changed nothing skips it
+        _err("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
+             "which deletes a pod, runs with 'labtool verify'")
+        sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity,
+                      extravars={"verify_replace_pod": False}))
+    sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity))
 
 
 @main.command(epilog=EXIT_CODES_HELP)

@@ -70,6 +70,24 @@ def test_up_with_tags_passes_through_and_skips_verify(write_lab, fake_runs):
                              "extravars": None})]
 
 
+def test_up_that_changed_something_runs_every_check(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    outcomes["up"] = RunResult(playbook="up", status="successful",
+                               hosts={"cp": HostCounts(ok=5, changed=2), "w1": HostCounts(ok=4)})
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 0, result.output
+    assert calls[1] == ("verify", {"limit": None, "verbosity": 0, "tags": None, "check": False,
+                                   "extravars": None})
+
+
+def test_up_that_changed_nothing_skips_the_pod_deletion(write_lab, fake_runs):
+    calls, _ = fake_runs  # the default outcome: ok on cp, nothing changed
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 0, result.output
+    assert calls[1][1]["extravars"] == {"verify_replace_pod": False}
+    assert "rc-replaces-pod" in result.output
+
+
 def test_up_full_runs_every_role(write_lab, fake_runs):
     calls, _ = fake_runs
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--full"])
