@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from labtool import local
@@ -100,3 +102,39 @@ def test_create_without_artifacts_says_how_to_build_them(monkeypatch, tmp_path):
     monkeypatch.setattr(host.os, "geteuid", lambda: 0)
     with pytest.raises(local.LocalLabError, match="tests/artifacts/build.sh"):
         local.create("lab", artifacts=tmp_path / "none", echo=lambda _: None)
+
+
+@pytest.fixture
+def pushed_artifacts(tmp_path, monkeypatch):
+    """Artifacts with one image, a registry that serves what was pushed, and a push counter."""
+    artifacts = tmp_path / "artifacts"
+    (artifacts / "images").mkdir(parents=True)
+    (artifacts / "artifacts.yml").write_text("images: {pause: registry.k8s.io/pause:3.2}\n")
+    (artifacts / "images" / "pause.tar").write_bytes(b"tar")
+    served: set[str] = set()
+    pushes: list[str] = []
+
+    def fake_run(argv, **_kwargs):
+        pushes.append(argv[2])
+        served.add("registry.k8s.io/pause:3.2")
+        return subprocess.CompletedProcess(argv, 0, stdout="1 pushed\n", stderr="")
+
+    monkeypatch.setattr(host, "PUSHED_STAMP", tmp_path / "registry-pushed")
+    monkeypatch.setattr(host, "run", fake_run)
+    monkeypatch.setattr(host, "registry_has", lambda ref: ref in served)
+    script = tmp_path / "registry.sh"
+    script.write_text("")
+    return artifacts, script, served, pushes
+
+
+def test_images_are_pushed_again_only_when_the_artifacts_or_the_registry_changed(pushed_artifacts):
+    artifacts, script, served, pushes = pushed_artifacts
+    host.ensure_images_pushed(artifacts, script, echo=lambda _m: None)
+    host.ensure_images_pushed(artifacts, script, echo=lambda _m: None)
+    assert len(pushes) == 1
+    served.clear()  # the registry lost its storage
+    host.ensure_images_pushed(artifacts, script, echo=lambda _m: None)
+    assert len(pushes) == 2
+    (artifacts / "images" / "pause.tar").write_bytes(b"rebuilt tar")
+    host.ensure_images_pushed(artifacts, script, echo=lambda _m: None)
+    assert len(pushes) == 3

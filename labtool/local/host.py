@@ -6,6 +6,7 @@ caches shared by all labs; destroy leaves them).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from labtool.local._run import LocalLabError, ok, run
-from labtool.local.image import host_mirror
+from labtool.local.image import CACHE_DIR, host_mirror
 
 HERE = Path(__file__).resolve().parent
 LOG_DIR = Path("/var/log/labtool")
@@ -35,6 +36,7 @@ HOST_SYSCTLS = {
 APT_CACHER_PORT = 3142
 REGISTRY_PORT = 5000
 REGISTRY_CONFIG = HERE / "registry.yml"
+PUSHED_STAMP = CACHE_DIR / "registry-pushed"  # which artifacts' images the last push pushed
 
 
 def require_root() -> None:
@@ -191,11 +193,26 @@ def registry_has(reference: str) -> bool:
         return False
 
 
+def images_fingerprint(artifacts: Path) -> str:
+    """artifacts.yml and each image tarball's name, size and time: what a push depends on."""
+    digest = hashlib.sha256((artifacts / "artifacts.yml").read_bytes())
+    for tarball in sorted((artifacts / "images").glob("*.tar")):
+        st = tarball.stat()
+        digest.update(f"{tarball.name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str], None]) -> None:
     """Push the artifacts' image tarballs (the script skips images the registry already
     serves with the same config digest), then check that every image in artifacts.yml is
-    served under the path a containerd mirror asks for."""
+    served under the path a containerd mirror asks for. When the same artifacts were pushed
+    before and the registry still serves every image, the push (seconds) is skipped."""
     images = artifact_images(artifacts)
+    fingerprint = images_fingerprint(artifacts)
+    pushed = PUSHED_STAMP.read_text().strip() if PUSHED_STAMP.exists() else ""
+    if pushed == fingerprint and all(registry_has(ref) for ref in images.values()):
+        echo(f"  registry: serves all {len(images)} artifact images (pushed before from these artifacts)")
+        return
     if not push_script.exists():
         raise LocalLabError(f"{push_script} is missing: it pushes the artifacts' images to the registry")
     proc = run(["bash", str(push_script), "push", str(artifacts), f"localhost:{REGISTRY_PORT}"], timeout=1800)
@@ -208,4 +225,6 @@ def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str
             f"after {push_script.name} push the registry does not serve, under the path a containerd"
             f" mirror asks for: {asked}"
         )
+    PUSHED_STAMP.parent.mkdir(parents=True, exist_ok=True)
+    PUSHED_STAMP.write_text(fingerprint + "\n")
     echo(f"  registry: serves all {len(images)} artifact images")
