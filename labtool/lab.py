@@ -30,7 +30,9 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_KUBERNETES_VERSION = "1.20.2"
+# The version of an online or mirror lab file without kubernetes.version (README: Kubernetes
+# version); local mode takes the version its artifacts carry (artifacts.yml).
+DEFAULT_ONLINE_KUBERNETES_VERSION = "1.34.1"
 SUPPORTED_MINORS = range(20, 36)  # 1.20 – 1.35
 FIRST_ONLINE_MINOR = 24  # pkgs.k8s.io starts at 1.24
 NODE_PORT_RANGE = (30000, 32767)
@@ -223,26 +225,30 @@ class Node(_Strict):
         return self
 
 
+def _supported_version(v: str) -> str:
+    major, minor, patch = parse_version(v.strip())
+    if major != 1 or minor not in SUPPORTED_MINORS:
+        raise ValueError(
+            f"Kubernetes {major}.{minor} is not supported (supported: "
+            f"1.{SUPPORTED_MINORS[0]} – 1.{SUPPORTED_MINORS[-1]})"
+        )
+    return f"{major}.{minor}.{patch}"
+
+
 class Kubernetes(_Strict):
-    version: str = DEFAULT_KUBERNETES_VERSION
+    # None: the default for the sources mode, filled in by Lab (see Lab._defaults_for_mode)
+    version: str | None = None
     pod_cidr: str = "10.244.0.0/16"
     service_cidr: str = "10.96.0.0/12"
     pod_network: Literal["host-gw", "flannel"] = "host-gw"
+    coredns: bool | None = None  # None: true, in mode local whether the artifacts carry CoreDNS
 
     @field_validator("version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
         if isinstance(v, float | int):
             raise ValueError(f"YAML read the version as the number {v!r}; quote it, e.g. \"1.20.2\"")
-        if not isinstance(v, str):
-            return v
-        major, minor, patch = parse_version(v.strip())
-        if major != 1 or minor not in SUPPORTED_MINORS:
-            raise ValueError(
-                f"Kubernetes {major}.{minor} is not supported (supported: "
-                f"1.{SUPPORTED_MINORS[0]} – 1.{SUPPORTED_MINORS[-1]})"
-            )
-        return f"{major}.{minor}.{patch}"
+        return _supported_version(v) if isinstance(v, str) else v
 
     @field_validator("pod_cidr", "service_cidr")
     @classmethod
@@ -254,7 +260,7 @@ class Kubernetes(_Strict):
 
     @property
     def minor(self) -> int:
-        return parse_version(self.version)[1]
+        return parse_version(self.version or "")[1]
 
 
 class Sources(_Strict):
@@ -307,6 +313,31 @@ class Sources(_Strict):
                     )
         return v
 
+
+def read_manifest(artifacts: Path) -> dict[str, Any]:
+    """artifacts.yml of an artifacts directory; ValueError says why it cannot be had."""
+    manifest = artifacts / "artifacts.yml"
+    if not artifacts.is_dir():
+        raise ValueError(f"artifacts directory {artifacts} does not exist (sources.mode is local)")
+    if not manifest.is_file():
+        raise ValueError(f"{artifacts} has no artifacts.yml: not an artifacts directory")
+    try:
+        meta = yaml.safe_load(manifest.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        meta = None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{manifest} cannot be read as YAML")
+    return meta
+
+
+def manifest_version(meta: dict[str, Any]) -> str:
+    """The Kubernetes version artifacts.yml names, without the v ("" when it names none)."""
+    return str(meta.get("kubernetes_version") or "").strip().lstrip("v")
+
+
+def manifest_has_coredns(meta: dict[str, Any]) -> bool:
+    images = meta.get("images") if isinstance(meta.get("images"), dict) else {}
+    return bool(images.get("coredns"))
 
 
 def _unmirrored_images(manifest: Any, mirrors: Any) -> list[tuple[tuple, str]]:
@@ -364,7 +395,7 @@ class Workloads(_Strict):
 
 
 class Lab(_Strict):
-    name: str
+    name: str = "workshop"
     node_profile: Literal["machine", "container"] = "machine"
     iptables_service: Literal["stopped", "enabled"] = "stopped"
     nodes: list[Node]
@@ -389,6 +420,31 @@ class Lab(_Strict):
         if not v:
             raise ValueError("a lab needs at least one node (a control plane)")
         return v
+
+    @model_validator(mode="after")
+    def _defaults_for_mode(self) -> "Lab":
+        """kubernetes.version and .coredns default by sources.mode: online and mirror get
+        DEFAULT_ONLINE_KUBERNETES_VERSION and CoreDNS; local what its artifacts carry."""
+        k8s = self.kubernetes
+        if self.sources.mode != "local":
+            k8s.version = k8s.version or DEFAULT_ONLINE_KUBERNETES_VERSION
+            k8s.coredns = True if k8s.coredns is None else k8s.coredns
+        elif k8s.version is None or k8s.coredns is None:
+            try:
+                meta = read_manifest(self.sources.artifacts)
+            except ValueError as exc:
+                raise _KeyedError("sources.artifacts", str(exc)) from None
+            if k8s.version is None:
+                if not manifest_version(meta):
+                    raise _KeyedError("kubernetes.version", "not set, and artifacts.yml in "
+                                      f"{self.sources.artifacts} names no kubernetes_version")
+                try:
+                    k8s.version = _supported_version(manifest_version(meta))
+                except ValueError as exc:
+                    raise _KeyedError("kubernetes.version", f"not set, and the artifacts' "
+                                      f"version: {exc}") from None
+            k8s.coredns = manifest_has_coredns(meta) if k8s.coredns is None else k8s.coredns
+        return self
 
     @property
     def path(self) -> Path | None:
@@ -592,12 +648,13 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
 
     k8s = raw.get("kubernetes") if isinstance(raw.get("kubernetes"), dict) else {}
     sources = raw.get("sources") if isinstance(raw.get("sources"), dict) else {}
-    version = k8s.get("version", DEFAULT_KUBERNETES_VERSION)
+    mode = sources.get("mode", "online")
+    # no version in mode local: the artifacts' own (Lab._defaults_for_mode), nothing to compare
+    version = k8s.get("version", None if mode == "local" else DEFAULT_ONLINE_KUBERNETES_VERSION)
     try:
         parsed = parse_version(version.strip()) if isinstance(version, str) else None
     except ValueError:
         parsed = None
-    mode = sources.get("mode", "online")
     if mode == "online" and parsed and parsed[0] == 1 and parsed[1] < FIRST_ONLINE_MINOR \
             and parsed[1] in SUPPORTED_MINORS:
         out.append((("sources", "mode"),
@@ -611,27 +668,23 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
         if isinstance(artifacts, str):
             path = Path(artifacts).expanduser()
             path = (path if path.is_absolute() else base_dir / path).resolve()
-            manifest = path / "artifacts.yml"
-            if not path.is_dir():
-                out.append((("sources", "artifacts"),
-                            f"artifacts directory {path} does not exist (sources.mode is local)"))
-            elif not manifest.is_file():
-                out.append((("sources", "artifacts"),
-                            f"{path} has no artifacts.yml: not an artifacts directory"))
-            elif parsed and parsed[0] == 1 and parsed[1] in SUPPORTED_MINORS:
-                try:
-                    meta = yaml.safe_load(manifest.read_text()) or {}
-                    built = str(meta.get("kubernetes_version", "")).lstrip("v")
-                except (OSError, yaml.YAMLError, AttributeError):
-                    built = ""
-                    out.append((("sources", "artifacts"), f"{manifest} cannot be read as YAML"))
-                wanted = ".".join(map(str, parsed))
+            try:
+                meta = read_manifest(path)
+            except ValueError as exc:
+                out.append((("sources", "artifacts"), str(exc)))
+                meta = None
+            if meta is not None and parsed and parsed[0] == 1 and parsed[1] in SUPPORTED_MINORS:
+                built, wanted = manifest_version(meta), ".".join(map(str, parsed))
                 if built and built != wanted:
                     out.append((("sources", "artifacts"),
                                 f"the artifacts in {path} are for Kubernetes {built}, "
                                 f"but kubernetes.version is {wanted}"))
-                if sources.get("local_images") == "mirror":
-                    out.extend(_unmirrored_images(meta, sources.get("registry_mirrors")))
+            if meta is not None and k8s.get("coredns") is True and not manifest_has_coredns(meta):
+                out.append((("kubernetes", "coredns"),
+                            f"true, but the artifacts in {path} carry no CoreDNS image "
+                            "(images.coredns in artifacts.yml)"))
+            if meta is not None and sources.get("local_images") == "mirror":
+                out.extend(_unmirrored_images(meta, sources.get("registry_mirrors")))
 
     workloads = raw.get("workloads") if isinstance(raw.get("workloads"), dict) else {}
     dep = workloads.get("deployment") if isinstance(workloads.get("deployment"), dict) else {}
@@ -704,7 +757,7 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
             loc = tuple(err["loc"])
             original = err.get("ctx", {}).get("error")
             if isinstance(original, _KeyedError):
-                loc = loc + (original.key,)
+                loc = loc + tuple(original.key.split("."))
             found.append((loc, _message(err)))
     found.extend(_cross_checks(raw, base_dir))
 

@@ -11,7 +11,15 @@ from click.testing import CliRunner
 
 from conftest import GOOD_LAB
 from labtool.cli import main
-from labtool.lab import LabFileError, load_lab
+from labtool.inventory import build_inventory
+from labtool.lab import (
+    DEFAULT_ONLINE_KUBERNETES_VERSION,
+    FIRST_ONLINE_MINOR,
+    SUPPORTED_MINORS,
+    LabFileError,
+    load_lab,
+    parse_version,
+)
 
 
 def _nodes(*lines: str) -> str:
@@ -83,7 +91,7 @@ BAD_LABS = [
      "kubernetes.version", "x.y.z"),
     ("version-unquoted-number", HEAD + _nodes(CP, W1) + "kubernetes: {version: 1.20}\n",
      "kubernetes.version", "quote it"),
-    ("online-before-1.24", "name: workshop\n" + _nodes(CP, W1),
+    ("online-before-1.24", "name: workshop\nkubernetes: {version: '1.20.2'}\n" + _nodes(CP, W1),
      "sources.mode", "pkgs.k8s.io"),
     ("mirror-without-packages-url", "name: workshop\nsources: {mode: mirror}\n" + _nodes(CP, W1),
      "sources.kube_packages_url", "required when sources.mode is mirror"),
@@ -103,8 +111,19 @@ BAD_LABS = [
     ("key-file-missing",
      HEAD + _nodes("{name: cp, address: 192.168.56.10, role: control-plane, key: ./nokey}", W1),
      "nodes[0].key", "does not exist"),
-    ("missing-name", "sources: {mode: local, artifacts: ./artifacts}\n" + _nodes(CP, W1),
-     "name", "required key is missing"),
+    ("missing-node-name", HEAD + _nodes(CP, "{address: 192.168.56.11, role: worker}"),
+     "nodes[1].name", "required key is missing"),
+    ("local-no-version-and-none-in-the-artifacts",
+     "name: workshop\nsources: {mode: local, artifacts: ./unversioned}\n" + _nodes(CP, W1),
+     "kubernetes.version", "names no kubernetes_version"),
+    ("local-no-version-and-no-artifacts",
+     "name: workshop\nsources: {mode: local, artifacts: ./no-such-dir}\n" + _nodes(CP, W1),
+     "sources.artifacts", "does not exist"),
+    ("coredns-without-an-image-in-the-artifacts",
+     HEAD + _nodes(CP, W1) + "kubernetes: {coredns: true}\n",
+     "kubernetes.coredns", "carry no CoreDNS image"),
+    ("coredns-not-a-bool", HEAD + _nodes(CP, W1) + "kubernetes: {coredns: maybe}\n",
+     "kubernetes.coredns", "'maybe'"),
     ("bad-lab-name", "name: Work_Shop\nsources: {mode: local, artifacts: ./artifacts}\n"
      + _nodes(CP, W1), "name", "not a valid lab name"),
     ("duplicate-yaml-key", HEAD + "name: again\n" + _nodes(CP, W1), "name",
@@ -122,6 +141,8 @@ BAD_LABS = [
 @pytest.mark.parametrize("text,key,words", [c[1:] for c in BAD_LABS], ids=[c[0] for c in BAD_LABS])
 def test_bad_lab_exits_2_and_names_file_and_key(write_lab, lab_dir, text, key, words):
     (lab_dir / "empty").mkdir(exist_ok=True)
+    (lab_dir / "unversioned").mkdir(exist_ok=True)
+    (lab_dir / "unversioned" / "artifacts.yml").write_text("images: {}\n")
     path = write_lab(text)
     result = CliRunner().invoke(main, ["inventory", "-f", str(path)])
     assert result.exit_code == 2, result.output
@@ -248,3 +269,48 @@ def test_local_images_from_mirrors_that_serve_every_registry(write_lab):
         "  registry_mirrors: {registry.k8s.io: ['http://10.0.0.1:5000'],"
         " daocloud.io: ['http://10.0.0.1:5000']}}\n" + _nodes(CP, W1)))
     assert lab.sources.local_images == "mirror"
+
+
+def test_a_lab_file_with_only_nodes_is_a_lab(write_lab, tmp_path, monkeypatch):
+    """Every default validates: the smallest lab file is an online lab of a release that
+    pkgs.k8s.io serves, with CoreDNS."""
+    monkeypatch.setenv("LABTOOL_HOME", str(tmp_path / "home"))
+    path = write_lab(_nodes(CP, W1))
+    result = CliRunner().invoke(main, ["inventory", "-f", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f'lab_kubernetes_version: "{DEFAULT_ONLINE_KUBERNETES_VERSION}"' in result.stdout
+    lab = load_lab(path)
+    assert (lab.name, lab.sources.mode, lab.kubernetes.coredns) == ("workshop", "online", True)
+
+
+def test_the_online_default_is_a_version_online_mode_accepts():
+    major, minor, _ = parse_version(DEFAULT_ONLINE_KUBERNETES_VERSION)
+    assert major == 1 and FIRST_ONLINE_MINOR <= minor <= SUPPORTED_MINORS[-1]
+
+
+def test_a_mirror_lab_without_a_version_gets_the_online_default(write_lab):
+    lab = load_lab(write_lab("sources: {mode: mirror, kube_packages_url: 'http://10.0.0.1/k8s'}\n"
+                             + _nodes(CP, W1)))
+    assert lab.kubernetes.version == DEFAULT_ONLINE_KUBERNETES_VERSION
+
+
+@pytest.mark.parametrize("built", ["v1.22.17", "1.20.2"])
+def test_a_local_lab_without_a_version_takes_the_artifacts_version(write_lab, lab_dir, built):
+    (lab_dir / "artifacts" / "artifacts.yml").write_text(f"kubernetes_version: {built}\nimages: {{}}\n")
+    lab = load_lab(write_lab(HEAD + _nodes(CP, W1)))
+    assert lab.kubernetes.version == built.lstrip("v")
+
+
+@pytest.mark.parametrize("coredns_image,expected", [("", False), ("registry.k8s.io/coredns:1.7.0", True)])
+def test_a_local_lab_has_coredns_when_its_artifacts_carry_the_image(write_lab, lab_dir,
+                                                                  coredns_image, expected):
+    (lab_dir / "artifacts" / "artifacts.yml").write_text(
+        f"kubernetes_version: v1.20.2\nimages: {{coredns: '{coredns_image}'}}\n")
+    lab = load_lab(write_lab(HEAD + _nodes(CP, W1)))
+    assert lab.kubernetes.coredns is expected
+
+
+def test_coredns_can_be_turned_off(write_lab):
+    lab = load_lab(write_lab("kubernetes: {coredns: false}\n" + _nodes(CP, W1)))
+    assert lab.kubernetes.coredns is False
+    assert build_inventory(lab)["all"]["vars"]["lab_coredns"] is False

@@ -25,7 +25,8 @@ def artifacts(tmp_path: Path) -> Path:
 def written(tmp_path: Path, artifacts: Path) -> Path:
     (tmp_path / "state").mkdir(exist_ok=True)
     (tmp_path / "state" / "id_ed25519").write_text("key\n")
-    content = labfile.render("molecule", ADDRESSES, "172.24.7.1", artifacts)
+    content = labfile.render("molecule", ADDRESSES, "172.24.7.1", artifacts,
+                             kubernetes_version=labfile.artifacts_version(artifacts))
     return labfile.write(tmp_path / "state" / "lab.yml", content)
 
 
@@ -63,6 +64,20 @@ def test_lab_file_asks_for_the_walkthrough_cluster(tmp_path, artifacts):
 def test_version_is_written_as_a_string(tmp_path, artifacts):
     raw = yaml.safe_load(written(tmp_path, artifacts).read_text())
     assert raw["kubernetes"]["version"] == "1.20.2"
+
+
+@pytest.mark.parametrize("built", ["v1.22.17", "1.20.2"])
+def test_lab_file_asks_for_the_version_the_artifacts_carry(tmp_path, artifacts, built):
+    (artifacts / "artifacts.yml").write_text(f"kubernetes_version: {built}\n")
+    path = written(tmp_path, artifacts)
+    assert yaml.safe_load(path.read_text())["kubernetes"]["version"] == built.lstrip("v")
+    assert load_lab(path).kubernetes.version == built.lstrip("v")
+
+
+def test_artifacts_without_a_manifest_leave_the_version_out(tmp_path):
+    assert labfile.artifacts_version(tmp_path / "nowhere") is None
+    content = labfile.render("molecule", ADDRESSES, "172.24.7.1", tmp_path / "nowhere")
+    assert "version" not in content["kubernetes"]
 
 
 @pytest.mark.parametrize("name", ["", "Upper", "has_underscore", "x" * 41, "-lead"])

@@ -113,9 +113,12 @@ def create(
         nodes.wait_ssh(key, known_hosts, address)
         echo(f"  ssh root@{address} ({node}): answers")
 
-    content = labfile.render(name, addresses, str(net.gateway), artifacts, key=key.name)
+    version = labfile.artifacts_version(artifacts)
+    content = labfile.render(name, addresses, str(net.gateway), artifacts, key=key.name,
+                             kubernetes_version=version)
     path = labfile.write(state / "lab.yml", content)
-    echo(f"lab file: {path} ({time.monotonic() - started:.1f} s)")
+    echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
+         f" ({time.monotonic() - started:.1f} s)")
     return path
 
 

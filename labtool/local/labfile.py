@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from labtool.lab import manifest_version, read_manifest
 from labtool.local._run import LocalLabError
 
-KUBERNETES_VERSION = "1.20.2"
 POD_CIDR = "10.244.0.0/16"
 SERVICE_CIDR = "10.96.0.0/12"
 MIRRORED_REGISTRIES = ("registry.k8s.io", "k8s.gcr.io", "docker.io", "daocloud.io")
@@ -22,16 +22,30 @@ def check_name(name: str) -> None:
         raise LocalLabError(f"lab name {name!r}: use 1–40 characters of a-z, 0-9 and '-'")
 
 
+def artifacts_version(artifacts: Path) -> str | None:
+    """The Kubernetes version artifacts.yml names (e.g. 1.20.2); None when it names none or
+    cannot be read (the lab file then leaves the version to the lab model, which says why)."""
+    try:
+        return manifest_version(read_manifest(artifacts)) or None
+    except ValueError:
+        return None
+
+
 def render(
     name: str,
     addresses: dict[str, str],
     gateway: str,
     artifacts: Path,
     key: str = "id_ed25519",
+    kubernetes_version: str | None = None,
 ) -> dict:
-    """The lab file's content for a local lab whose nodes have these addresses."""
+    """The lab file's content for a local lab whose nodes have these addresses.
+
+    ``kubernetes_version``: the artifacts' (``artifacts_version``); None leaves the key out.
+    """
     check_name(name)
     registry = f"http://{gateway}:5000"
+    kubernetes = {"version": kubernetes_version} if kubernetes_version else {}
     return {
         "name": name,
         "node_profile": "container",
@@ -41,7 +55,7 @@ def render(
             for node, role in NODES
         ],
         "kubernetes": {
-            "version": KUBERNETES_VERSION,
+            **kubernetes,
             "pod_cidr": POD_CIDR,
             "service_cidr": SERVICE_CIDR,
             "pod_network": "host-gw",
