@@ -44,7 +44,7 @@ import yaml
 
 HERE = Path(__file__).resolve()
 DEFAULT_ARTIFACTS = Path(os.environ.get("LABTOOL_ARTIFACTS") or "/var/cache/labtool/artifacts/v1.20.2")
-CACHE = Path("/var/cache/labtool/mirror")
+CACHE = Path(os.environ.get("LABTOOL_MIRROR_CACHE") or "/var/cache/labtool/mirror")
 GNUPG_HOME = CACHE / "gnupg"  # the test's signing key, made once
 RUN_DIR = Path("/run/labtool-mirror")  # one pid file per serving lab
 LOG_DIR = Path("/var/log/labtool")
