@@ -485,8 +485,7 @@ def local_destroy(name) -> None:
     from labtool import local as local_lab
 
     try:
-        class_file = _paths.state_dir(_class_name(name)) / "class.yml"
-        if not _local_lab_file(name).exists() and class_file.exists():
+        if not _local_lab_file(name).exists() and local_lab.class_labs(_class_name(name)):
             local_lab.destroy_class(_class_name(name), echo=click.echo)
             return
         local_lab.destroy(name, echo=click.echo)

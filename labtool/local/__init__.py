@@ -113,6 +113,7 @@ def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, ke
     """One lab's network and fence (before any of its nodes starts), then its three nodes
     reachable over SSH; returns its lab file's content (the key named relative to the lab
     file: ``key_dir`` is the state directory seen from there)."""
+    state.mkdir(parents=True, exist_ok=True)  # first: a destroy finds what a failed create left
     echo(f"traffic fence of {name!r} (before any node starts):")
     net = network.ensure_network(name, FENCED_CIDRS, echo)
     _write_record(name, net)
@@ -214,14 +215,24 @@ def create_class(
 
 
 def class_labs(class_name: str) -> list[str]:
-    """The labs of the local class, from its class file (none when there is none)."""
+    """The labs of the local class: those of its class file, and those a create that did
+    not finish left (a state directory, or a record of a network, named <class>-<n>)."""
+    import re
+
     import yaml
 
+    root = _paths.state_dir(class_name)
+    names: list[str] = []
     try:
-        data = yaml.safe_load((_paths.state_dir(class_name) / "class.yml").read_text()) or {}
+        data = yaml.safe_load((root / "class.yml").read_text()) or {}
+        names = [lab["name"] for lab in data.get("labs") or [] if isinstance(lab, dict) and "name" in lab]
     except (OSError, ValueError):
-        return []
-    return [lab["name"] for lab in data.get("labs") or [] if isinstance(lab, dict) and "name" in lab]
+        pass
+    pattern = re.compile(rf"^{re.escape(class_name)}-\d+$")
+    left = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+    left += [p.stem for p in RECORDS.glob(f"{class_name}-*.json")] if RECORDS.is_dir() else []
+    names += sorted({n for n in left if pattern.match(n)} - set(names), key=lambda n: int(n.rsplit("-", 1)[1]))
+    return names
 
 
 def destroy_class(class_name: str, echo: Echo = print) -> None:
