@@ -138,6 +138,181 @@ def _run_options(f):
     return f
 
 
+# --------------------------------------------------------------------------- a class of labs
+
+
+def _lab_option(f):
+    return click.option("--lab", "lab_names", multiple=True, metavar="NAME",
+                        help="Class file only: act on this lab of the class (repeatable; "
+                             "default: every lab).")(f)
+
+
+def _class_options(f):
+    f = _lab_option(f)
+    return click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
+                        help="Without -f: create N local labs (a class named --name, "
+                             "default 'classroom') and build them all.")(f)
+
+
+DEFAULT_CLASS_NAME = "classroom"
+
+
+def _class_name(name: str) -> str:
+    return DEFAULT_CLASS_NAME if name == DEFAULT_LOCAL_NAME else name
+
+
+def _is_class(lab) -> bool:
+    from labtool.lab import Classroom
+
+    return isinstance(lab, Classroom)
+
+
+def _load_any(file: str | None, name: str):
+    """A lab or a class (a file with labs:); without -f the local lab's lab file, or the
+    local class's class file. Exits 2 listing every problem."""
+    from labtool import _paths
+    from labtool.lab import LabFileError, load
+
+    if file is None:
+        class_file = _paths.state_dir(_class_name(name)) / "class.yml"
+        if not _local_lab_file(name).exists() and class_file.exists():
+            file = str(class_file)
+        else:
+            return _load(file, name)
+    try:
+        return load(Path(file))
+    except LabFileError as exc:
+        _err(str(exc))
+        n = len(exc.problems)
+        _err(f"labtool: {file}: {n} problem{'s' if n != 1 else ''}; nothing was run.")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _pick(classroom, lab_names):
+    from labtool.lab import LabFileError
+
+    if not lab_names:
+        return classroom
+    try:
+        return classroom.pick(lab_names)
+    except LabFileError as exc:
+        _err(f"labtool: --lab: {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _without(limit: str | None, hosts: list[str], lab) -> str | None:
+    """An Ansible limit for the nodes of ``limit`` (default all) except ``hosts``; None
+    when no node is left."""
+    if len(set(hosts)) >= len(lab.nodes):
+        return None
+    return ":".join([limit or "all"] + [f"!{h}" for h in sorted(hosts)])
+
+
+def class_exit_code(runs) -> int:
+    """A class run's exit code, from every lab's runs: as for one lab, worst first."""
+    codes = [exit_code_for(r) for run in runs.values() for r in run.runs]
+    if any(run.error for run in runs.values()):
+        codes.append(EXIT_TASK_FAILED)
+    for code in (EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_VERIFY_FAILED, EXIT_TASK_FAILED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+def _class_progress(classroom, verbosity: int):
+    from labtool import report
+
+    return report.ClassProgress({lab.name: len(lab.nodes) for lab in classroom.labs},
+                                verbose=verbosity > 0)
+
+
+def _class_report(classroom, runs, progress, title: str, verbosity: int) -> int:
+    from labtool import report
+
+    report.print_class_result(
+        runs, {lab.name: [n.name for n in lab.nodes] for lab in classroom.labs},
+        {lab.name: lab.workloads.service.node_port for lab in classroom.labs},
+        title=title, console=progress.console, verbose=verbosity > 0)
+    return class_exit_code(runs)
+
+
+def _lab_word(run) -> str:
+    return "ok" if run.status == "successful" else {"canceled": "interrupted"}.get(run.status, run.status)
+
+
+def _class_run(classroom, playbook: str, **options) -> int:
+    """One playbook on every lab of the class at once."""
+    from labtool import runner
+
+    progress = _class_progress(classroom, options.get("verbosity", 0))
+
+    def plan(lab, run):
+        result = run(playbook, **options)
+        progress.finished(lab.name, f"{playbook}: {_lab_word(result)}")
+
+    try:
+        runs = runner.run_class(classroom.labs, plan, on_event=progress)
+    finally:
+        progress.close()
+    return _class_report(classroom, runs, progress, f"{classroom.name}: {playbook}",
+                         options.get("verbosity", 0))
+
+
+def _class_up(classroom, *, limit, tags, check, verbosity, extravars, no_verify) -> int:
+    """up on every lab of the class at once, each lab then verified on the nodes that
+    answered (as `labtool up` does for one lab)."""
+    from labtool import runner
+
+    progress = _class_progress(classroom, verbosity)
+
+    def plan(lab, run):
+        up = run("up", limit=limit, tags=tags, check=check, verbosity=verbosity,
+                 extravars=extravars)
+        code = exit_code_for(up)
+        word = _lab_word(up) + (", nothing changed" if changed_nothing(up) else "")
+        if code in (EXIT_OK, EXIT_UNREACHABLE) and not (up.failed_hosts or tags or check
+                                                        or no_verify):
+            nodes = _without(limit, up.unreachable_hosts, lab) if up.unreachable_hosts else limit
+            if not up.unreachable_hosts or nodes:
+                verify = run("verify", limit=nodes, verbosity=verbosity,
+                             extravars={"verify_replace_pod": False} if changed_nothing(up) else None)
+                word += f", verify {_lab_word(verify)}"
+        progress.finished(lab.name, f"up {word}")
+
+    try:
+        runs = runner.run_class(classroom.labs, plan, on_event=progress)
+    finally:
+        progress.close()
+    return _class_report(classroom, runs, progress, f"{classroom.name}: up", verbosity)
+
+
+def _confirm_reset(what: str) -> None:
+    if not _stdin_is_terminal():
+        _err(f"labtool: reset wipes the clusters of {what}; no terminal to ask on, so nothing "
+             "was done. Add --yes to go ahead.")
+        sys.exit(EXIT_BAD_INPUT)
+    if not click.confirm(f"Wipe the Kubernetes clusters of {what}?", default=False):
+        _err("labtool: nothing was done.")
+        sys.exit(EXIT_OK)
+
+
+def _create_local_class(name: str, n: int, artifacts: str | None) -> Path:
+    """labtool.local.create_class, its failures turned into a message and exit code 1."""
+    from labtool import local as local_lab
+
+    class_name = _class_name(name)
+    try:
+        return local_lab.create_class(class_name, n, artifacts=Path(artifacts) if artifacts else None,
+                                      echo=click.echo)
+    except local_lab.LocalLabError as exc:
+        _err(f"labtool: local class '{class_name}': {exc}")
+        sys.exit(EXIT_TASK_FAILED)
+    except KeyboardInterrupt:
+        _err("labtool: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+
 class _Group(click.Group):
     """Ctrl-C anywhere outside a playbook run (which handles it itself) exits 130."""
 
@@ -166,22 +341,39 @@ def main() -> None:
 @click.option("--no-verify", is_flag=True, help="Do not run the checks after a full up.")
 @click.option("--full", is_flag=True,
               help="Run every role even when every node is as the last up left it.")
+@_class_options
 @_run_options
-def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity) -> None:
+def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity, labs_n, lab_names) -> None:
     """Build the lab: iptables, the cluster, the workloads; then verify.
 
     Without -f, first creates (or reuses) the local lab of three node containers.
     When every node still matches the stamp the last up left on it (files, services,
     packages, the cluster's objects), no role runs; --full runs them anyway.
     The checks run after a full up (not with --tags, --check or --no-verify); after
-    an up that changed nothing, only the read-only ones (not the pod deletion)."""
+    an up that changed nothing, only the read-only ones (not the pod deletion).
+    A node that cannot be reached is left out; the checks run on the others.
+
+    With a class file (labs:) every lab (or those named by --lab) is built at once;
+    --labs N without -f creates N local labs and their class file first."""
+    if file is None and labs_n:
+        file = str(_create_local_class(name, labs_n, artifacts))
     if file is None:
         file = str(_create_local(name, artifacts))
-    lab = _load(file, name)
+    lab = _load_any(file, name)
     extravars = {"converge_stamp_skip_unchanged": False} if full else None
+    if _is_class(lab):
+        sys.exit(_class_up(_pick(lab, lab_names), limit=limit, tags=tags, check=check,
+                           verbosity=verbosity, extravars=extravars, no_verify=no_verify))
     result = _run_result("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity,
                          extravars=extravars)
     code = exit_code_for(result)
+    if code == EXIT_UNREACHABLE and not (result.failed_hosts or tags or check or no_verify):
+        # the nodes that answered went as far as they could: check them, keep exit code 4
+        reachable = _without(limit, result.unreachable_hosts, lab)
+        if reachable:
+            _run("verify", lab, limit=reachable, verbosity=verbosity,
+                 extravars={"verify_replace_pod": False} if changed_nothing(result) else None)
+        sys.exit(code)
     if code != EXIT_OK or tags or check or no_verify:
         sys.exit(code)
     if changed_nothing(result):
@@ -198,10 +390,13 @@ def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity) ->
 @_name_option
 @click.option("--limit", help="Only touch these nodes (Ansible host pattern).")
 @click.option("-v", "--verbose", "verbosity", count=True, help="Ansible verbosity.")
-def verify(file, name, limit, verbosity) -> None:
+@_lab_option
+def verify(file, name, limit, verbosity, lab_names) -> None:
     """Prove the walkthrough: NodePort 30001 answers nginx's page on every node,
     mysvc shows 8080:30001/TCP, my-nginx is 2/2 and replaces a deleted pod."""
-    lab = _load(file, name)
+    lab = _load_any(file, name)
+    if _is_class(lab):
+        sys.exit(_class_run(_pick(lab, lab_names), "verify", limit=limit, verbosity=verbosity))
     sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity))
 
 
@@ -210,10 +405,18 @@ def verify(file, name, limit, verbosity) -> None:
 @_name_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask; wipe the cluster.")
 @_run_options
-def reset(file, name, yes, limit, tags, check, verbosity) -> None:
+@_lab_option
+def reset(file, name, yes, limit, tags, check, verbosity, lab_names) -> None:
     """Wipe the cluster from the nodes (kubeadm reset, pod network, workloads) so that
     up starts from scratch. Asks first."""
-    lab = _load(file, name)
+    lab = _load_any(file, name)
+    if _is_class(lab):
+        lab = _pick(lab, lab_names)
+        what = f"class '{lab.name}': labs {', '.join(lab.lab_names)}"
+        if not yes and not check:
+            _confirm_reset(what)
+        sys.exit(_class_run(lab, "reset", limit=limit, tags=tags, check=check,
+                            verbosity=verbosity))
     nodes = ", ".join(n.name for n in lab.nodes)
     if not yes and not check:
         if not _stdin_is_terminal():
@@ -230,12 +433,24 @@ def reset(file, name, yes, limit, tags, check, verbosity) -> None:
 @main.command()
 @_file_option
 @_name_option
-def inventory(file, name) -> None:
+@_lab_option
+def inventory(file, name, lab_names) -> None:
     """Print the lab's Ansible inventory (YAML), as the playbooks get it:
-    ansible-playbook -i <(labtool inventory -f lab.yml) playbooks/up.yml"""
+    ansible-playbook -i <(labtool inventory -f lab.yml) playbooks/up.yml
+
+    For a class file: the inventory of each lab named by --lab (the one its run uses);
+    with several labs, the class inventory (a group per lab) for reading, see README."""
     from labtool.inventory import build_inventory, render_inventory
 
-    lab = _load(file, name)
+    lab = _load_any(file, name)
+    if _is_class(lab):
+        from labtool.inventory import build_class_inventory
+
+        picked = _pick(lab, lab_names)
+        inv = build_inventory(picked.labs[0]) if len(picked.labs) == 1 and lab_names \
+            else build_class_inventory(picked)
+        click.echo(render_inventory(inv), nl=False)
+        return
     click.echo(render_inventory(build_inventory(lab)), nl=False)
 
 
@@ -250,18 +465,29 @@ def local() -> None:
               help=f"The Kubernetes artifacts directory [default: {DEFAULT_ARTIFACTS}].")
 @click.option("--no-images", is_flag=True,
               help="Nodes only: skip the artifacts check and the image push.")
-def local_create(name, artifacts, no_images) -> None:
+@click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
+              help="A local class: N labs of three node containers each, <class>-1 ... "
+                   "<class>-N (class --name, default 'classroom'), and their class file.")
+def local_create(name, artifacts, no_images, labs_n) -> None:
     """Create (or reuse) the local lab and print its lab file's path."""
+    if labs_n:
+        _create_local_class(name, labs_n, artifacts)
+        return
     _create_local(name, artifacts, push_images=not no_images)
 
 
 @local.command("destroy")
 @_name_option
 def local_destroy(name) -> None:
-    """Remove the local lab's containers, network and fence."""
+    """Remove the local lab's containers, network and fence (for a local class made with
+    --labs: every lab of it, and its class file)."""
+    from labtool import _paths
     from labtool import local as local_lab
 
     try:
+        if not _local_lab_file(name).exists() and local_lab.class_labs(_class_name(name)):
+            local_lab.destroy_class(_class_name(name), echo=click.echo)
+            return
         local_lab.destroy(name, echo=click.echo)
     except local_lab.LocalLabError as exc:
         _err(f"labtool: local lab '{name}': {exc}")

@@ -30,8 +30,9 @@ def _host_vars(node: Node) -> dict[str, Any]:
 
 
 def build_inventory(lab: Lab, state_dir: Path | str | None = None) -> dict[str, Any]:
-    """The inventory dict for ``lab``; ``state_dir`` defaults to ``<state root>/<lab name>``."""
-    state = Path(state_dir) if state_dir is not None else _paths.state_dir(lab.name)
+    """The inventory dict for ``lab``; ``state_dir`` defaults to ``<state root>/<lab name>``
+    (``<state root>/<class>/<lab>`` for a lab of a class)."""
+    state = Path(state_dir) if state_dir is not None else _paths.state_dir(lab.state_name)
     state = state.expanduser().resolve()
     k8s, sources = lab.kubernetes, lab.sources
     return {
@@ -85,3 +86,35 @@ def render_inventory(inventory: dict[str, Any]) -> str:
     """The inventory as YAML text (what ``labtool inventory`` prints)."""
     return yaml.dump(inventory, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=10000)
+
+
+# --------------------------------------------------------------------------- a class of labs
+
+
+def class_group(lab_name: str) -> str:
+    """The Ansible group of one lab in the class inventory (``cr-1`` -> ``lab_cr_1``:
+    Ansible group names take no '-'; lab names have no '_', so no two labs share one)."""
+    return "lab_" + lab_name.replace("-", "_")
+
+
+def build_class_inventory(classroom: Any) -> dict[str, Any]:
+    """One inventory for a whole class (a :class:`labtool.lab.Classroom`): a group per lab,
+    ``lab_<name>``, holding that lab's variables, with the lab's own groups inside it as
+    ``lab_<name>_control_plane`` and ``lab_<name>_workers``; hosts are ``<lab>-<node>`` (node
+    names repeat from lab to lab), each with its ``node_name``.
+
+    It reaches every machine of the class (``ansible -i ... lab_cr_1 -m ping``, an AWX
+    inventory of the class); the playbooks build one lab per run, from the lab's own
+    inventory (:func:`build_inventory`, ``labtool inventory -f class.yml --lab NAME``), since
+    their groups (``control_plane``, ``workers``) are global in Ansible."""
+    children: dict[str, Any] = {}
+    for lab in classroom.labs:
+        single = build_inventory(lab)["all"]
+        group = class_group(lab.name)
+        lab_children = {}
+        for kind, sub in single["children"].items():
+            lab_children[f"{group}_{kind}"] = {"hosts": {
+                f"{lab.name}-{host}": {**hostvars, "node_name": host}
+                for host, hostvars in sub["hosts"].items()}}
+        children[group] = {"vars": single["vars"], "children": lab_children}
+    return {"all": {"vars": {"lab_class": classroom.name}, "children": children}}

@@ -404,6 +404,7 @@ class Lab(_Strict):
     workloads: Workloads = Field(default_factory=Workloads)
 
     _path: Path | None = PrivateAttr(default=None)
+    _class_name: str | None = PrivateAttr(default=None)  # set when read from a class file
 
     @field_validator("name")
     @classmethod
@@ -450,6 +451,16 @@ class Lab(_Strict):
     def path(self) -> Path | None:
         """The lab file this lab was read from (None when built in code)."""
         return self._path
+
+    @property
+    def class_name(self) -> str | None:
+        """The class (classroom file) this lab belongs to; None for a lab file of its own."""
+        return self._class_name
+
+    @property
+    def state_name(self) -> str:
+        """Where its state lives under the state root: ``<lab>`` or ``<class>/<lab>``."""
+        return f"{self._class_name}/{self.name}" if self._class_name else self.name
 
     @property
     def control_plane(self) -> Node:
@@ -775,3 +786,223 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
     assert lab is not None
     lab._path = path
     return lab
+
+
+# --------------------------------------------------------------------------- a class of labs
+#
+# A class file holds ``labs:``, a list of labs (each its ``name`` and ``nodes``, and any of
+# the lab keys below to override); the top-level lab keys apply to every lab. Each lab is
+# checked as the lab file it stands for (the class's keys merged with its own), and its
+# problems are reported at the key of the file that holds the bad value.
+
+CLASS_SHARED_KEYS = ("node_profile", "iptables_service", "kubernetes", "sources", "workloads")
+CLASS_KEYS = ("name", "labs", *CLASS_SHARED_KEYS)
+CLASS_LAB_KEYS = ("name", "nodes", *CLASS_SHARED_KEYS)
+
+
+@dataclass
+class Classroom:
+    """Several labs run together (``labtool up -f class.yml``); each is its own cluster."""
+
+    name: str
+    labs: list[Lab]
+    path: Path | None = None
+
+    def lab(self, name: str) -> Lab:
+        return next(lab for lab in self.labs if lab.name == name)
+
+    @property
+    def lab_names(self) -> list[str]:
+        return [lab.name for lab in self.labs]
+
+    def pick(self, names: typing.Iterable[str]) -> "Classroom":
+        """The class restricted to the labs named (``--lab``); unknown names raise
+        :class:`LabFileError` naming the labs there are."""
+        names = list(dict.fromkeys(names))
+        unknown = [n for n in names if n not in self.lab_names]
+        if unknown:
+            file = str(self.path) if self.path else self.name
+            raise LabFileError([Problem(file, "labs", f"no lab named {n!r} (labs: "
+                                        f"{', '.join(self.lab_names)})") for n in unknown])
+        return Classroom(self.name, [lab for lab in self.labs if lab.name in names], self.path)
+
+
+def is_class(raw: Any) -> bool:
+    """A lab file that holds ``labs:`` is a class file."""
+    return isinstance(raw, dict) and "labs" in raw
+
+
+def merge_lab(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """One lab of a class as a lab file: the class's keys, overridden by the lab's own.
+    Mappings merge key by key (``kubernetes: {pod_network: flannel}`` keeps the class's
+    version); any other value replaces the class's."""
+
+    def merge(base: Any, over: Any) -> Any:
+        if isinstance(base, dict) and isinstance(over, dict):
+            out = dict(base)
+            for key, value in over.items():
+                out[key] = merge(base.get(key), value) if key in base else value
+            return out
+        return over
+
+    merged = {k: v for k, v in shared.items() if k in CLASS_SHARED_KEYS}
+    for key, value in own.items():
+        merged[key] = merge(merged[key], value) if key in merged else value
+    return merged
+
+
+def _has(raw: Any, loc: tuple) -> bool:
+    """Whether the raw data holds the key path ``loc`` (to tell a lab's key from the class's)."""
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return False
+        elif not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _lab_found(raw: dict[str, Any], base_dir: Path) -> tuple[Lab | None, list[tuple[tuple, str]]]:
+    """The lab model of one (merged) lab, or every problem with it as (key path, message)."""
+    found: list[tuple[tuple, str]] = []
+    lab: Lab | None = None
+    try:
+        lab = Lab.model_validate(raw, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            original = err.get("ctx", {}).get("error")
+            if isinstance(original, _KeyedError):
+                loc = loc + (original.key,)
+            found.append((loc, _message(err)))
+    found.extend(_cross_checks(raw, base_dir))
+    return (None if found else lab), found
+
+
+def _class_checks(raw: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """The rules of the class as a whole: its keys, its labs' names, addresses across labs."""
+    out: list[tuple[tuple, str]] = []
+    for key in raw:
+        if key not in CLASS_KEYS:
+            close = difflib.get_close_matches(str(key), CLASS_KEYS, n=1, cutoff=0.5)
+            hint = "; each lab of labs: has its own nodes" if key == "nodes" else (
+                f" (did you mean '{close[0]}'?)" if close else f" (valid keys: {', '.join(CLASS_KEYS)})")
+            out.append(((key,), f"unknown key in a class file{hint}"))
+    name = raw.get("name")
+    if name is None:
+        out.append((("name",), "required key is missing (the class's name: its state lives in "
+                    ".labtool/<name>/)"))
+    elif not isinstance(name, str) or len(name) > 40 or not _NAME_RE.match(name):
+        out.append((("name",), f"{name!r} is not a valid class name (lower-case letters, digits "
+                    "and '-', at most 40)"))
+    labs = raw.get("labs")
+    if not isinstance(labs, list) or not labs:
+        what = "empty" if labs in (None, []) else _type_name(labs)
+        out.append((("labs",), f"must be a list of labs (each with name and nodes), not {what}"))
+        return out
+    names: dict[str, int] = {}
+    addresses: dict[str, tuple[int, int]] = {}
+    for i, lab in enumerate(labs):
+        if not isinstance(lab, dict):
+            out.append((("labs", i), f"must be a mapping (a lab: name, nodes, ...), not {_type_name(lab)}"))
+            continue
+        for key in lab:
+            if key not in CLASS_LAB_KEYS:
+                close = difflib.get_close_matches(str(key), CLASS_LAB_KEYS, n=1, cutoff=0.5)
+                hint = f" (did you mean '{close[0]}'?)" if close else \
+                    f" (valid keys: {', '.join(CLASS_LAB_KEYS)})"
+                out.append((("labs", i, key), f"unknown key{hint}"))
+        lab_name = lab.get("name")
+        if isinstance(lab_name, str):
+            if lab_name in names:
+                out.append((("labs", i, "name"), f"{lab_name!r} is already the name of labs[{names[lab_name]}] "
+                            "(lab names are unique in a class: each is a directory of its state)"))
+            else:
+                names[lab_name] = i
+        for j, node in enumerate(lab.get("nodes") if isinstance(lab.get("nodes"), list) else []):
+            if not isinstance(node, dict) or not isinstance(node.get("address"), str):
+                continue
+            address = node["address"].strip().lower()
+            if address in addresses and addresses[address][0] != i:
+                other_lab, other_node = addresses[address]
+                other = labs[other_lab].get("name") if isinstance(labs[other_lab], dict) else None
+                out.append((("labs", i, "nodes", j, "address"),
+                            f"{node['address']!r} is already used by labs[{other_lab}].nodes[{other_node}]"
+                            f"{f' (lab {other!r})' if isinstance(other, str) else ''}: a machine "
+                            "belongs to one lab"))
+            else:
+                addresses.setdefault(address, (i, j))
+    return out
+
+
+def parse_class(text: str, file: str, *, base_dir: Path, path: Path | None = None) -> Classroom:
+    """Check the text of a class file; raises :class:`LabFileError` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return typing.cast(Classroom, parse_lab(text, file, base_dir=base_dir, path=path))
+    where, duplicates = _positions(root)
+    found: list[tuple[tuple, str]] = []
+    at_line: dict[tuple, int] = {}
+    for loc, line, _column in duplicates:
+        message = f"duplicate key (first at line {where[loc][0]}); only the last one would count"
+        found.append((loc, message))
+        at_line[(loc, message)] = line
+    for section in ("kubernetes", "sources", "workloads"):
+        if section in raw and raw[section] is None:
+            del raw[section]
+    found.extend(_class_checks(raw))
+    labs: list[Lab] = []
+    for i, own in enumerate(raw.get("labs") if isinstance(raw.get("labs"), list) else []):
+        if not isinstance(own, dict):
+            continue
+        own = {k: v for k, v in own.items() if k in CLASS_LAB_KEYS and not (
+            k in ("kubernetes", "sources", "workloads") and v is None)}
+        lab, problems = _lab_found(merge_lab(raw, own), base_dir)
+        label = own.get("name") if isinstance(own.get("name"), str) else f"labs[{i}]"
+        for loc, message in problems:
+            if loc and loc[0] in ("name", "nodes") or _has(own, loc):
+                # the lab's own key (or one the lab must have): reported under labs[i]
+                text_ = message if loc[:1] == ("name",) else f"lab {label!r}: {message}"
+                found.append((("labs", i, *loc), text_))
+            else:
+                found.append((loc, message))  # the class's key, shared by every lab
+        if lab is not None:
+            lab._path = path
+            lab._class_name = raw.get("name") if isinstance(raw.get("name"), str) else None
+            labs.append(lab)
+    if found:
+        problems, seen = [], set()
+        for loc, message in found:
+            if (loc, message) in seen:
+                continue
+            seen.add((loc, message))
+            line, _column = _locate(where, loc)
+            line = at_line.get((loc, message), line)
+            problems.append(Problem(file, _key_path(loc), message, line, None))
+        problems.sort(key=lambda p: (p.line or 0, p.key))
+        raise LabFileError(problems)
+    return Classroom(name=raw["name"], labs=labs, path=path)
+
+
+def load(path: str | Path) -> Lab | Classroom:
+    """Read a lab file or a class file (one that holds ``labs:``); raises
+    :class:`LabFileError` listing every problem of either."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LabFileError([Problem(shown, "", "no such lab file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabFileError([Problem(shown, "", f"cannot read the lab file: {exc}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raw = None  # parse_lab reports the syntax error with its position
+    if is_class(raw):
+        return parse_class(text, shown, base_dir=path.resolve().parent, path=path.resolve())
+    return parse_lab(text, shown, base_dir=path.resolve().parent, path=path.resolve())

@@ -210,6 +210,20 @@ class _Interrupt:
         return self.requested and (self._count > 1 or time.monotonic() - self._since > self.grace)
 
 
+class _Shared:
+    """A class run's one Ctrl-C handler, entered by each lab's run (it is installed once,
+    in the main thread, by :func:`run_class`)."""
+
+    def __init__(self, interrupt: _Interrupt) -> None:
+        self.interrupt = interrupt
+
+    def __enter__(self) -> _Interrupt:
+        return self.interrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
 def _children() -> list[int]:
     """The pids of this process's direct children (ansible-playbook under pexpect)."""
     me, pids = os.getpid(), []
@@ -228,10 +242,12 @@ def _children() -> list[int]:
 
 def prepare_private_dir(lab: Lab) -> tuple[Path, Path]:
     """Create ``<state>/runner/`` with the inventory in it; return (private dir, inventory)."""
-    state = _paths.state_dir(lab.name)
+    state = _paths.state_dir(lab.state_name)
     private = state / "runner"
     (private / "inventory").mkdir(parents=True, exist_ok=True)
     os.chmod(state, 0o700)
+    if lab.class_name:
+        os.chmod(state.parent, 0o700)
     inventory = private / "inventory" / "hosts.yml"
     inventory.write_text(render_inventory(build_inventory(lab, state)), encoding="utf-8")
     return private, inventory
@@ -247,10 +263,12 @@ def run_playbook(
     verbosity: int = 0,
     extravars: dict[str, Any] | None = None,
     on_event: Callable[[Event], None] | None = None,
+    interrupt: "_Interrupt | None" = None,
 ) -> RunResult:
     """Run ``playbooks/<name>.yml`` (or the playbook at path ``name``) against ``lab``.
 
-    Ctrl-C cancels the run: the result's status is then ``canceled``."""
+    Ctrl-C cancels the run: the result's status is then ``canceled``. ``interrupt``: the
+    Ctrl-C handler of a class run (one for all its labs' runs; see :func:`run_class`)."""
     import ansible_runner  # imported here: the CLI must start fast
 
     playbook = Path(name).resolve() if os.sep in name else _paths.playbook(name)
@@ -282,7 +300,7 @@ def run_playbook(
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     started = time.monotonic()
-    with _Interrupt() as interrupt:
+    with (_Shared(interrupt) if interrupt is not None else _Interrupt()) as interrupt:
         runner = ansible_runner.run(
             private_data_dir=str(private),
             project_dir=str(_paths.PLAYBOOKS_DIR),
@@ -312,3 +330,87 @@ def run_playbook(
             "", "", "", f"ansible-playbook exited with status {runner.rc} before running a "
             f"task; the log says why: {result.log_path}"))
     return result
+
+
+# --------------------------------------------------------------------------- a class of labs
+#
+# One ansible-runner run per lab, each in its own thread: every lab has its own private dir,
+# inventory, log, and failures, and the roles see exactly the single-lab inventory (so every
+# run_once, delegate_to and groups[...] stays within the lab). A dead node of one lab is
+# unreachable in that lab's run alone.
+
+
+@dataclass
+class LabRun:
+    """What a class run did for one lab: its playbook runs in order (e.g. up, then verify)."""
+
+    lab: str
+    runs: list[RunResult] = field(default_factory=list)
+    duration: float = 0.0
+    error: str = ""  # an exception that ended the lab's thread (a bug, not a node's failure)
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return sorted({h for r in self.runs for h in r.unreachable_hosts})
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted({h for r in self.runs for h in r.failed_hosts})
+
+    @property
+    def verify(self) -> dict[str, dict[str, Any]]:
+        """The checks of the last run that recorded any."""
+        return next((r.verify for r in reversed(self.runs) if r.verify), {})
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        return [c for c in self.verify.values() if not c.get("ok")]
+
+    @property
+    def canceled(self) -> bool:
+        return any(r.canceled for r in self.runs)
+
+
+# plan(lab, run) runs the lab's playbooks through run(playbook, **options) -> RunResult
+Plan = Callable[[Lab, Callable[..., RunResult]], None]
+
+
+def run_class(
+    labs: list[Lab],
+    plan: Plan,
+    *,
+    on_event: Callable[[str, Event], None] | None = None,
+) -> dict[str, LabRun]:
+    """Run ``plan`` for every lab at once, one thread per lab; return each lab's runs.
+
+    ``on_event(lab name, event)`` gets every event of every lab (from the labs' threads).
+    Ctrl-C stops every lab's run."""
+    out = {lab.name: LabRun(lab.name) for lab in labs}
+
+    def one(lab: Lab, interrupt: _Interrupt) -> None:
+        record = out[lab.name]
+        started = time.monotonic()
+
+        def run(playbook: str, **options: Any) -> RunResult:
+            handler = None if on_event is None else (lambda event: on_event(lab.name, event))
+            result = run_playbook(playbook, lab, on_event=handler, interrupt=interrupt, **options)
+            record.runs.append(result)
+            return result
+
+        try:
+            if not interrupt.requested:
+                plan(lab, run)
+        except Exception as exc:  # noqa: BLE001 - reported as the lab's failure, not a crash of all
+            record.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            record.duration = time.monotonic() - started
+
+    with _Interrupt() as interrupt:
+        threads = [threading.Thread(target=one, args=(lab, interrupt), name=f"lab-{lab.name}",
+                                    daemon=True) for lab in labs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():  # join with a timeout: Ctrl-C reaches the main thread
+                thread.join(0.2)
+    return out

@@ -22,7 +22,8 @@ from labtool import _paths
 from labtool.local import host, image, labfile, network, nodes
 from labtool.local._run import LocalLabError, run
 
-__all__ = ["LocalLabError", "create", "destroy", "status", "DEFAULT_ARTIFACTS"]
+__all__ = ["LocalLabError", "create", "create_class", "destroy", "destroy_class", "status",
+           "DEFAULT_ARTIFACTS"]
 
 DEFAULT_ARTIFACTS = Path("/var/cache/labtool/artifacts/v1.20.2")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -68,11 +69,13 @@ def create(
     echo: Echo = print,
     *,
     push_images: bool = True,
+    state: Path | None = None,
 ) -> Path:
     """Set up the host and start the lab's three node containers; return the lab file's path.
 
     ``push_images=False`` skips the artifacts check and the image push (nodes only: for
     working on roles that need no Kubernetes images); the lab file is the same.
+    ``state``: the lab's state directory (default ``<state root>/<name>``).
     """
     started = time.monotonic()
     labfile.check_name(name)
@@ -80,18 +83,24 @@ def create(
     artifacts = Path(artifacts or DEFAULT_ARTIFACTS).expanduser().resolve()
     if push_images:
         _check_artifacts(artifacts)
-    state = _paths.state_dir(name)
+    state = state or _paths.state_dir(name)
 
     echo(f"local lab {name!r}: host set-up")
+    tag = _host_setup(artifacts, push_images, echo)
+    content = _lab_nodes(name, state, tag, artifacts, echo)
+    path = labfile.write(state / "lab.yml", content)
+    version = content.get("kubernetes", {}).get("version")
+    echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
+         f" ({time.monotonic() - started:.1f} s)")
+    return path
+
+
+def _host_setup(artifacts: Path, push_images: bool, echo: Echo) -> str:
+    """What every local lab on this host needs (dockerd, the node image, the host sysctls,
+    the caches); returns the node image's tag."""
     host.ensure_dockerd(echo)
     tag = image.ensure_image(echo)
     host.ensure_sysctls(echo)
-
-    echo("traffic fence (before any node starts):")
-    net = network.ensure_network(name, FENCED_CIDRS, echo)
-    _write_record(name, net)
-    network.ensure_fence(name, net, FENCED_CIDRS, echo)
-
     echo("caches on the host (shared by all labs):")
     host.ensure_apt_cacher(echo)
     host.ensure_registry(echo)
@@ -99,8 +108,20 @@ def create(
         host.ensure_images_pushed(artifacts, PUSH_SCRIPT, echo)
     else:
         echo("  registry: artifact images not pushed (nodes only)")
+    return tag
 
-    echo("nodes:")
+
+def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, key_dir: str = "") -> dict:
+    """One lab's network and fence (before any of its nodes starts), then its three nodes
+    reachable over SSH; returns its lab file's content (the key named relative to the lab
+    file: ``key_dir`` is the state directory seen from there)."""
+    state.mkdir(parents=True, exist_ok=True)  # first: a destroy finds what a failed create left
+    echo(f"traffic fence of {name!r} (before any node starts):")
+    net = network.ensure_network(name, FENCED_CIDRS, echo)
+    _write_record(name, net)
+    network.ensure_fence(name, net, FENCED_CIDRS, echo)
+
+    echo(f"nodes of {name!r}:")
     key = nodes.ensure_key(state, echo)
     known_hosts = state / "known_hosts"
     addresses: dict[str, str] = {}
@@ -112,19 +133,15 @@ def create(
     for node, address in addresses.items():
         nodes.wait_ssh(key, known_hosts, address)
         echo(f"  ssh root@{address} ({node}): answers")
-
-    version = labfile.artifacts_version(artifacts)
-    content = labfile.render(name, addresses, str(net.gateway), artifacts, key=key.name,
-                             kubernetes_version=version)
-    path = labfile.write(state / "lab.yml", content)
-    echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
-         f" ({time.monotonic() - started:.1f} s)")
-    return path
+    return labfile.render(name, addresses, str(net.gateway), artifacts,
+                          key=f"{key_dir}/{key.name}" if key_dir else key.name,
+                          kubernetes_version=labfile.artifacts_version(artifacts))
 
 
-def destroy(name: str = "labtool", echo: Echo = print) -> None:
+def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = None) -> None:
     """Remove the lab's containers, volumes, network, fence rules and routes, key, known_hosts,
-    lab file and fetched admin.conf. The node image and the host services stay (caches)."""
+    lab file and fetched admin.conf. The node image and the host services stay (caches).
+    ``state``: the lab's state directory (default ``<state root>/<name>``)."""
     labfile.check_name(name)
     host.require_root()
     echo(f"local lab {name!r}: destroy")
@@ -138,7 +155,7 @@ def destroy(name: str = "labtool", echo: Echo = print) -> None:
     network.remove_network(name, echo)
     network.remove_fence(name, metric, FENCED_CIDRS, echo)
     _record_path(name).unlink(missing_ok=True)
-    state = _paths.state_dir(name)
+    state = state or _paths.state_dir(name)
     # what belongs to these nodes: their key, host keys, lab file, and what the playbooks
     # fetched from them (admin.conf); ansible-runner's logs (runner/) stay for reading
     for file in ("id_ed25519", "id_ed25519.pub", "known_hosts", "lab.yml", "inventory.yml", "admin.conf"):
@@ -164,3 +181,68 @@ def status(name: str = "labtool") -> list[dict]:
         address = info["NetworkSettings"]["Networks"].get(net_name, {}).get("IPAddress", "")
         out.append({"node": node, "container": container, "state": info["State"]["Status"], "address": address})
     return out
+
+
+# --------------------------------------------------------------------------- a local class
+
+
+def class_lab_names(class_name: str, n: int) -> list[str]:
+    """The labs of a local class: ``<class>-1`` ... ``<class>-N``."""
+    return [f"{class_name}-{i}" for i in range(1, n + 1)]
+
+
+def create_class(
+    class_name: str = "classroom",
+    n: int = 2,
+    artifacts: Path | None = None,
+    echo: Echo = print,
+) -> Path:
+    """N local labs of three node containers each (each its own network and fence, as any
+    two local labs), state in ``<state root>/<class>/<lab>/``, and the class file
+    ``<state root>/<class>/class.yml`` for them; returns the class file's path."""
+    started = time.monotonic()
+    names = class_lab_names(class_name, n)
+    labfile.check_name(class_name)
+    for name in names:
+        labfile.check_name(name)
+    host.require_root()
+    artifacts = Path(artifacts or DEFAULT_ARTIFACTS).expanduser().resolve()
+    _check_artifacts(artifacts)
+    root = _paths.state_dir(class_name)
+    echo(f"local class {class_name!r}: {n} labs ({', '.join(names)}); host set-up")
+    tag = _host_setup(artifacts, True, echo)
+    labs = [_lab_nodes(name, root / name, tag, artifacts, echo, key_dir=name) for name in names]
+    path = labfile.write(root / "class.yml", labfile.render_class(class_name, labs))
+    echo(f"class file: {path} ({time.monotonic() - started:.1f} s)")
+    return path
+
+
+def class_labs(class_name: str) -> list[str]:
+    """The labs of the local class: those of its class file, and those a create that did
+    not finish left (a state directory, or a record of a network, named <class>-<n>)."""
+    import re
+
+    import yaml
+
+    root = _paths.state_dir(class_name)
+    names: list[str] = []
+    try:
+        data = yaml.safe_load((root / "class.yml").read_text()) or {}
+        names = [lab["name"] for lab in data.get("labs") or [] if isinstance(lab, dict) and "name" in lab]
+    except (OSError, ValueError):
+        pass
+    pattern = re.compile(rf"^{re.escape(class_name)}-\d+$")
+    left = [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+    left += [p.stem for p in RECORDS.glob(f"{class_name}-*.json")] if RECORDS.is_dir() else []
+    names += sorted({n for n in left if pattern.match(n)} - set(names), key=lambda n: int(n.rsplit("-", 1)[1]))
+    return names
+
+
+def destroy_class(class_name: str, echo: Echo = print) -> None:
+    """Destroy every lab of the local class and remove its class file."""
+    labfile.check_name(class_name)
+    root = _paths.state_dir(class_name)
+    for name in class_labs(class_name):
+        destroy(name, echo, state=root / name)
+    (root / "class.yml").unlink(missing_ok=True)
+    echo(f"local class {class_name!r}: gone")

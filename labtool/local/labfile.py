@@ -80,3 +80,21 @@ def write(path: Path, content: dict) -> Path:
     tmp.write_text(header + yaml.safe_dump(content, sort_keys=False, default_flow_style=False))
     tmp.replace(path)
     return path
+
+
+def render_class(class_name: str, labs: list[dict]) -> dict:
+    """A class file for local labs (each as :func:`render` made it): what they share at the
+    top, each lab's nodes and its own gateway's caches (sources) under labs."""
+    check_name(class_name)
+    shared = {k: labs[0][k] for k in ("node_profile", "iptables_service", "kubernetes")}
+    shared["sources"] = {k: v for k, v in labs[0]["sources"].items()
+                         if k not in ("package_proxy", "registry_mirrors")}
+    return {
+        "name": class_name,
+        **shared,
+        "labs": [
+            {"name": lab["name"], "nodes": lab["nodes"],
+             "sources": {k: lab["sources"][k] for k in ("package_proxy", "registry_mirrors")}}
+            for lab in labs
+        ],
+    }
