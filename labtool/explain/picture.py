@@ -119,6 +119,9 @@ def svg(ex: Explanation) -> str:
         lane_top = y
         y += 20
         c.text(28, y, head, bold=True, size=12)
+        spread = _probe_note(ex, node.name)
+        if spread:
+            c.text(width - 28, y, spread, size=11, anchor="end", fill="#92400e")
         y += 14
         mark_chain = node.masquerade.mark_chain if node.masquerade else ""
         for path in node.paths:
@@ -129,14 +132,17 @@ def svg(ex: Explanation) -> str:
             c.box(x_src, cy, src_w, src, "client")
             prev_x = x_src + src_w
             marks = _marking_chains(path, mark_chain)
-            for i, ch in enumerate(_row_chains(path)):
-                x = x_chain0 + i * (chain_w + COL_GAP)
+            row = _row_chains(path)
+            skip = n_cols - len(row)  # right-aligned: the service chain is in the same column
+            for i, ch in enumerate(row):
+                x = x_chain0 + (i + skip) * (chain_w + COL_GAP)
                 c.arrow(prev_x, cy, x, cy, "")
                 c.box(x, cy, chain_w, [ch], "chain")
                 if ch in marks:
-                    note = "mark for masquerade" + (f" {marks[ch]}" if marks[ch] else "")
-                    c.text(x + chain_w / 2, cy + BOX_H / 2 + 11, note[:int(chain_w / 5.6) + 6],
-                           size=9, anchor="middle", fill="#6b7280")
+                    notes = ["marks for masquerade"] + ([marks[ch]] if marks[ch] else [])
+                    for k, note in enumerate(notes):
+                        c.text(x + chain_w / 2, cy + BOX_H / 2 + 11 + k * 11, note, size=9,
+                               anchor="middle", fill="#6b7280")
                 prev_x = x + chain_w
             if not path.branches:
                 c.text(prev_x + 10, cy + 4, "no rule leads to a pod", fill="#b91c1c")
@@ -165,6 +171,17 @@ def svg(ex: Explanation) -> str:
             'fill="#374151"/></marker></defs>'
             f'<rect width="{width:.0f}" height="{height:.0f}" fill="#f9fafb"/>')
     return head + "\n" + "\n".join(c.items) + "\n</svg>\n"
+
+
+def _probe_note(ex: Explanation, node: str) -> str:
+    if ex.probe is None:
+        return ""
+    pn = next((p for p in ex.probe.nodes if p.node == node), None)
+    if pn is None:
+        return ""
+    sent = pn.nodeport_requests + pn.cluster_ip_requests
+    return (f"probe: {sent} requests, DNATed here to "
+            + ", ".join(f"{to} x{n}" for to, n in pn.endpoints.items()))
 
 
 def _source_lines(path: Path, node: NodeView) -> list[str]:
