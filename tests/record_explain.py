@@ -24,13 +24,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-f", "--file", required=True, help="lab file")
     parser.add_argument("--probe", type=int, default=0)
+    parser.add_argument("--service")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
 
     lab = load_lab(args.file)
-    got = gather.gather(lab, probe=args.probe)
+    got = gather.gather(lab, service=args.service, probe=args.probe)
     record = {
-        "lab": {"name": lab.name, "nodes": [asdict(n) for n in gather.lab_nodes(lab)],
+        "lab": {"name": lab.name, "service": args.service or lab.workloads.service.name, "nodes": [asdict(n) for n in gather.lab_nodes(lab)],
                 "deployment": lab.workloads.deployment.name,
                 "replication_controller": lab.workloads.replication_controller.name,
                 "unreachable": {f.host: f.message for f in got.result.failures if f.unreachable}},

@@ -188,7 +188,8 @@ def _path(table: ipt.Table, kind: str, entry: str, pkt: ipt.Packet,
         ip = to.rsplit(":", 1)[0]
         branches.append(Branch(chain=s.target or "", probability=round(s.reach, 6),
                                rule_probability=s.probability, dnat_to=to,
-                               pod=pods_by_ip.get(ip, ""), is_endpoint=to in endpoint_ips,
+                               pod=endpoint_ips.get(to) or pods_by_ip.get(ip, ""),
+                               is_endpoint=to in endpoint_ips,
                                packets=dnats[0].packets))
     entry_step = next((s for s in ipt.walk(steps)
                        if s.action in ("jump", "goto") and _has_nat(s)
@@ -438,7 +439,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
             view.paths.append(_path(table, "cluster-ip", "OUTPUT",
                                     ipt.Packet(service.cluster_ip, service.port, service.protocol.lower()),
                                     endpoint_addrs, pods_by_ip))
-        if not any(p.branches for p in view.paths):
+        if endpoints and not any(p.branches for p in view.paths):
             problems.append(Problem("no-rules", node.name,
                                     f"{node.name}'s nat table has no kube-proxy rule leading "
                                     f"{service.name} to a pod ({view.kube_rules} KUBE-* rules)"))
