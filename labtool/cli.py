@@ -430,6 +430,33 @@ def reset(file, name, yes, limit, tags, check, verbosity, lab_names) -> None:
     sys.exit(_run("reset", lab, limit=limit, tags=tags, check=check, verbosity=verbosity))
 
 
+@main.command(epilog=EXIT_CODES_HELP)
+@_file_option
+@_name_option
+@click.option("--service", help="The Service to explain (default: the lab's, mysvc).")
+@click.option("--probe", type=click.IntRange(0, 1000), default=0, metavar="N",
+              help="Send N requests to every node's NodePort and to the ClusterIP, and show "
+                   "how the endpoint chains' counters spread them over the pods.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole explanation as JSON.")
+@click.option("--svg", type=click.Path(dir_okay=False), help="Also draw the path as SVG into FILE.")
+@click.option("--html", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML page (text and picture) into FILE.")
+@click.option("-v", "--verbose", "verbosity", count=True, help="Ansible verbosity.")
+def explain(file, name, service, probe, as_json, svg, html, verbosity) -> None:
+    """Explain the walkthrough with the lab's own values, read from the live lab (changing
+    nothing): the three ports of mysvc, the nat rules kube-proxy wrote on each node from
+    PREROUTING/OUTPUT to the pods, kube-proxy's mode, the stopped iptables service, the RC.
+
+    Exit 0 when everything could be read; 3 when the lab lacks a piece (no Service, no
+    endpoints, no kube-proxy rules: one line each on stderr); 4 when a node is unreachable;
+    1 when the gathering playbook failed."""
+    from labtool.explain import cli as explain_cli
+
+    lab = _load(file, name)
+    sys.exit(explain_cli.run(lab, service=service, probe=probe, as_json=as_json, svg=svg,
+                             html=html, verbosity=verbosity, err=_err))
+
+
 @main.command()
 @_file_option
 @_name_option
