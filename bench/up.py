@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark of the walkthrough on a fresh local lab.
 
-    sudo /opt/labtool-venv/bin/python bench/up.py [--name bench] [--artifacts DIR] [--keep]
+    labslot /opt/labtool-venv/bin/python bench/up.py [--name bench] [--artifacts DIR] [--keep] [--no-floor]
 
-Creates a fresh local lab (three node containers), then times, as a user runs them:
+First the floor (bench/floor.py: the same steps without Ansible) on fresh node containers,
+which are then destroyed. Then creates a fresh local lab (three node containers) and times, as a user runs them:
 ``labtool up`` (first: everything is installed), ``labtool up`` (second: must change nothing)
 and ``labtool verify``. Prints per command the wall time and the per-phase split — the wall
 time of each role, from the run's ansible-runner events (job_events of each playbook run) —
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from labtool import _paths, local  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+import floor  # noqa: E402
 
 APT_LOG = Path("/var/log/apt-cacher-ng/apt-cacher.log")
 REGISTRY_LOG = Path("/var/log/labtool/registry.log")
@@ -141,12 +145,49 @@ def human(n: int) -> str:
     return f"{n} B"
 
 
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def print_ratio(floor_steps: list[tuple[str, float]], first: tuple) -> None:
+    """The floor's steps beside the first up's roles, and the ratio of the two."""
+    _title, seconds, _rc, runs, _load = first
+    up_runs = [r for r in runs if r.name.split("-", 2)[-1].split("-")[0] == "up"]
+    playbook = run_seconds(up_runs[0]) if up_runs else 0.0
+    roles = phases(up_runs[0]) if up_runs else []
+    total = sum(s for _t, s in floor_steps)
+    print(f"\n{'floor step':44} {'s':>6}   | {'labtool up (first): role':30} {'s':>6}")
+    for n in range(max(len(floor_steps), len(roles))):
+        left = f"{floor_steps[n][0]:44} {floor_steps[n][1]:6.1f}" if n < len(floor_steps) else " " * 51
+        right = f"{roles[n][0]:30} {roles[n][1]:6.1f}" if n < len(roles) else ""
+        print(f"{left}   | {right}")
+    print(f"{'floor total':44} {total:6.1f}   | {'up playbook':30} {playbook:6.1f}")
+    print(f"ratio first up / floor: {playbook / total:.2f} (up playbook),"
+          f" {seconds / total:.2f} (whole `labtool up`, verify included: {seconds:.1f} s)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="bench")
     parser.add_argument("--artifacts", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the lab afterwards")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (bench/floor.py)")
     args = parser.parse_args()
+
+    floor_steps: list[tuple[str, float]] = []
+    floor_load = ""
+    if not args.no_floor:
+        print(f"floor: fresh local lab {args.name!r}, no Ansible")
+        local.destroy(args.name, echo=lambda _m: None)
+        floor_file = local.create(args.name, args.artifacts, echo=lambda _m: None)
+        floor_load = load()
+        try:
+            floor_steps = floor.run_floor(floor_file)
+        except floor.FloorError as exc:
+            print(f"floor: FAILED: {exc}")
+            return 1
+        finally:
+            local.destroy(args.name, echo=lambda _m: None)
 
     state = _paths.state_dir(args.name)
     print(f"fresh local lab {args.name!r}")
@@ -166,8 +207,9 @@ def main() -> int:
     failed = False
     for title, command in steps:
         before = run_dirs(state)
+        started_load = load()
         seconds, rc = timed(command)
-        results.append((title, seconds, rc, sorted(run_dirs(state) - before)))
+        results.append((title, seconds, rc, sorted(run_dirs(state) - before), started_load))
         if rc != 0:
             failed = True
             print(f"{title} exited {rc}: stopping the benchmark")
@@ -177,14 +219,18 @@ def main() -> int:
     registry = registry_bytes(read_from(REGISTRY_LOG, registry_offset))
 
     print("\n" + "=" * 64)
-    print(f"{'step':36} {'seconds':>9}  exit")
+    print(f"{'step':36} {'seconds':>9}  exit  load at start (1/5/15 min)")
     print(f"{'local lab create (host set-up, 3 nodes)':36} {create_time:9.1f}  0")
-    for title, seconds, rc, runs in results:
-        print(f"{title:36} {seconds:9.1f}  {rc}")
+    if floor_steps:
+        print(f"{'floor (bench/floor.py, no Ansible)':36} {sum(s for _t, s in floor_steps):9.1f}  0     {floor_load}")
+    for title, seconds, rc, runs, started_load in results:
+        print(f"{title:36} {seconds:9.1f}  {rc:<4}  {started_load}")
         for run in runs:  # `labtool up` is an up playbook run, then a verify run
             playbook = run.name.split("-", 2)[-1]
             print(f"{'  ' + playbook + ' playbook':36} {run_seconds(run):9.1f}")
-    for title, _seconds, _rc, runs in results:
+    if floor_steps and results and results[0][2] == 0:
+        print_ratio(floor_steps, results[0])
+    for title, _seconds, _rc, runs, _load in results:
         print(f"\n{title}: wall time per phase (role)")
         for run in runs:
             print(f"  {run.name}")
