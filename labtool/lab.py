@@ -915,7 +915,10 @@ def _class_checks(raw: dict[str, Any]) -> list[tuple[tuple, str]]:
                     f" (valid keys: {', '.join(CLASS_LAB_KEYS)})"
                 out.append((("labs", i, key), f"unknown key{hint}"))
         lab_name = lab.get("name")
-        if isinstance(lab_name, str):
+        if "name" not in lab:  # a lab file of its own may leave it out; a class's lab may not
+            out.append((("labs", i, "name"), "required key is missing (the lab's name: its "
+                        "state lives in .labtool/<class>/<name>/)"))
+        elif isinstance(lab_name, str):
             if lab_name in names:
                 out.append((("labs", i, "name"), f"{lab_name!r} is already the name of labs[{names[lab_name]}] "
                             "(lab names are unique in a class: each is a directory of its state)"))
