@@ -437,8 +437,15 @@ def registry(artifacts: Path, endpoint: str) -> None:
                       headers={"Content-Type": content_type}):
             pass
         log(f"registry serves {repo}:{tag}: tagged the artifacts' {repo}:{source_tag}")
-    if missing:
-        log(f"not served: {', '.join(missing)} (a lab needs kubernetes.coredns: false without coredns)")
+    # artifacts.yml names an image it could not make with an empty reference (coredns: "")
+    unavailable = {name for name, ref in (manifest.get("images") or {}).items() if not ref}
+    known_gaps = [m for m in missing if m.rsplit(":", 1)[0].split("/")[-1] in unavailable]
+    if known_gaps:
+        log(f"not served, the artifacts have no such image: {', '.join(known_gaps)}"
+            " (a lab without CoreDNS sets kubernetes.coredns: false)")
+    if len(known_gaps) < len(missing):
+        raise MirrorError(f"the registry {endpoint} lacks {', '.join(sorted(set(missing) - set(known_gaps)))}:"
+                          " push the artifacts' images first (tests/artifacts/registry.sh push)")
 
 
 # --------------------------------------------------------------------------- command line
