@@ -225,6 +225,11 @@ def gpg(*args: str, **kw) -> subprocess.CompletedProcess:
     return run(["gpg", "--homedir", str(GNUPG_HOME), "--batch", "--quiet", *args], **kw)
 
 
+def stop_gpg_agent(home: Path) -> None:
+    """gpg starts an agent per home directory and leaves it running; a build leaves none."""
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True)
+
+
 def signing_key() -> str:
     """The fingerprint of the test's signing key, made on first use (no passphrase)."""
     GNUPG_HOME.mkdir(parents=True, exist_ok=True)
@@ -265,6 +270,13 @@ def build(artifacts: Path, out: Path, cni: str | None) -> Path:
     if stamp_file.is_file() and stamp_file.read_text().strip() == stamp and (deb_dir / "InRelease").is_file():
         log(f"repository {deb_dir} is up to date")
         return deb_dir
+    try:
+        return _build(artifacts, out, manifest, version, cni, stamp, deb_dir)
+    finally:
+        stop_gpg_agent(GNUPG_HOME)
+
+
+def _build(artifacts: Path, out: Path, manifest: dict, version: str, cni: str, stamp: str, deb_dir: Path) -> Path:
     fpr = signing_key()
     started = time.monotonic()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -425,8 +437,15 @@ def registry(artifacts: Path, endpoint: str) -> None:
                       headers={"Content-Type": content_type}):
             pass
         log(f"registry serves {repo}:{tag}: tagged the artifacts' {repo}:{source_tag}")
-    if missing:
-        log(f"not served: {', '.join(missing)} (a lab needs kubernetes.coredns: false without coredns)")
+    # artifacts.yml names an image it could not make with an empty reference (coredns: "")
+    unavailable = {name for name, ref in (manifest.get("images") or {}).items() if not ref}
+    known_gaps = [m for m in missing if m.rsplit(":", 1)[0].split("/")[-1] in unavailable]
+    if known_gaps:
+        log(f"not served, the artifacts have no such image: {', '.join(known_gaps)}"
+            " (a lab without CoreDNS sets kubernetes.coredns: false)")
+    if len(known_gaps) < len(missing):
+        raise MirrorError(f"the registry {endpoint} lacks {', '.join(sorted(set(missing) - set(known_gaps)))}:"
+                          " push the artifacts' images first (tests/artifacts/registry.sh push)")
 
 
 # --------------------------------------------------------------------------- command line

@@ -137,6 +137,7 @@ def test_a_repository_signed_by_another_key_is_refused(repo, mirror, tmp_path):
                     "someone else <x@example.invalid>", "ed25519", "sign", "never"], check=True, capture_output=True)
     (tmp_path / "kubernetes.asc").write_text(subprocess.run(
         ["gpg", "--homedir", str(other), "--armor", "--export"], check=True, capture_output=True, text=True).stdout)
+    subprocess.run(["gpgconf", "--homedir", str(other), "--kill", "gpg-agent"], capture_output=True)
     update = apt(tmp_path, mirror, "apt-get", "update")
     assert "NO_PUBKEY" in update.stdout + update.stderr or "not signed" in update.stdout + update.stderr
 
