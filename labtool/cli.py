@@ -270,6 +270,8 @@ def _class_up(classroom, *, limit, tags, check, verbosity, extravars, no_verify)
                  extravars=extravars)
         code = exit_code_for(up)
         word = _lab_word(up) + (", nothing changed" if changed_nothing(up) else "")
+        if up.unreachable_hosts and not up.failed_hosts and up.status == "failed":
+            word = f"done without {', '.join(up.unreachable_hosts)} (unreachable)"
         if code in (EXIT_OK, EXIT_UNREACHABLE) and not (up.failed_hosts or tags or check
                                                         or no_verify):
             nodes = _without(limit, up.unreachable_hosts, lab) if up.unreachable_hosts else limit

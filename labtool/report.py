@@ -372,21 +372,26 @@ def lab_summary(run, nodes: list[str], node_port: int) -> dict[str, Any]:
         return sum(1 for c in checks.values() if c.get("check") == check and c.get("ok")
                    and c.get("node") in nodes)
 
-    unreachable, failed = run.unreachable_hosts, run.failed_hosts
-    verify_failed = [c for c in run.failed_checks]
+    unreachable = run.unreachable_hosts
+    # a failed check fails the verify role's last task on the control plane: it is
+    # reported as the checks that failed, not as a failed node
+    failed = sorted({f.host for r in run.runs for f in r.failures
+                     if not f.unreachable and f.host
+                     and not (r.playbook == "verify" and f.role == "verify" and r.failed_checks)})
+    verify_failed = run.failed_checks
+    parts = []
+    if unreachable:
+        parts.append(f"unreachable: {', '.join(unreachable)}")
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    if verify_failed:
+        parts.append(f"verify failed: {len(verify_failed)} check(s)")
     if run.error:
         result = f"error: {run.error}"
     elif run.canceled:
         result = "interrupted"
-    elif unreachable or failed:
-        parts = []
-        if unreachable:
-            parts.append(f"unreachable: {', '.join(unreachable)}")
-        if failed:
-            parts.append(f"failed: {', '.join(failed)}")
+    elif parts:
         result = "; ".join(parts)
-    elif verify_failed:
-        result = f"verify failed: {len(verify_failed)} check(s)"
     elif not run.runs or any(r.status != "successful" for r in run.runs):
         result = "failed"
     else:

@@ -278,3 +278,38 @@ def test_class_exit_code_worst_first(codes, expected):
                130: RunResult("up", "canceled")}
     runs = {f"l{i}": LabRun(f"l{i}", runs=[outcome[c] for c in lab]) for i, lab in enumerate(codes)}
     assert cli.class_exit_code(runs) == expected
+
+
+def test_up_labs_creates_the_local_class_then_builds_it(write_lab, fake_class_runs, monkeypatch):
+    from labtool import local
+
+    calls, _ = fake_class_runs
+    path = write_lab(GOOD, "class.yml")
+    asked = []
+    monkeypatch.setattr(local, "create_class", lambda name, n, **kw: asked.append((name, n)) or path)
+    result = CliRunner().invoke(cli.main, ["up", "--labs", "2", "--name", "wed"])
+    assert result.exit_code == 0, result.output
+    assert asked == [("wed", 2)]
+    assert sorted((c[0], c[1]) for c in calls) == [("s1", "up"), ("s1", "verify"),
+                                                    ("s2", "up"), ("s2", "verify")]
+
+
+def test_local_class_file_validates(tmp_path):
+    from labtool.local import labfile
+
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "artifacts.yml").write_text("kubernetes_version: v1.20.2\n")
+    labs = []
+    for i, net in ((1, 7), (2, 8)):
+        name = f"cr-{i}"
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "id_ed25519").write_text("key\n")
+        addresses = {n: f"172.24.{net}.{10 + j}" for j, n in enumerate(("cp", "w1", "w2"))}
+        labs.append(labfile.render(name, addresses, f"172.24.{net}.1", tmp_path / "artifacts",
+                                   key=f"{name}/id_ed25519"))
+    path = labfile.write(tmp_path / "class.yml", labfile.render_class("cr", labs))
+    classroom = load(path)
+    assert classroom.lab_names == ["cr-1", "cr-2"]
+    assert classroom.lab("cr-2").sources.package_proxy == "http://172.24.8.1:3142"
+    assert classroom.lab("cr-1").node_profile == "container"
+    assert classroom.lab("cr-1").nodes[0].key == tmp_path / "cr-1" / "id_ed25519"
