@@ -19,6 +19,7 @@ debian_packages=(
   debootstrap apt-cacher-ng docker-registry skopeo
   golang-1.19-go golang-github-modern-go-reflect2-dev rsync build-essential dpkg-dev
   containernetworking-plugins
+  librsvg2-bin  # rsvg-convert: tests render labtool explain's SVG to PNG
 )
 
 step() { printf '\n==> %s\n' "$*"; }
