@@ -368,7 +368,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                           "--cascade=background is the default"))
     not_endpoints: list[Pod] = []
     why_not = ""
-    if service is not None:
+    if service is not None and service.selector:
         ep_pods = {e.pod for e in endpoints}
         not_endpoints = sorted((p for p in pods.values() if p.name not in ep_pods
                                 and not _selector_matches(service.selector, p.labels)

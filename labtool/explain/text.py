@@ -43,8 +43,12 @@ def _pct(p: float) -> str:
     return f"{p * 100:.0f}%" if abs(p * 100 - round(p * 100)) < 0.05 else f"{p * 100:.1f}%"
 
 
+def _clip(s: str, n: int = 48) -> str:
+    return s if len(s) <= n else s[:n - 1] + "…"
+
+
 def path_lines(path: Path, node_names: dict[str, str], mark_chain: str) -> list[str]:
-    """The path as the packet goes: one line per chain it passes, then the endpoint branches."""
+    """The path as the packet goes: one line per jump it takes, then the endpoint branches."""
     lines: list[str] = []
     width = max([len(c) for c in path.chains] + [10])
     branch_chains = {b.chain for b in path.branches}
@@ -66,15 +70,14 @@ def path_lines(path: Path, node_names: dict[str, str], mark_chain: str) -> list[
         if hop.action in ("jump", "goto") and hop.target in path.chains:
             why = hop.matches
             if hop.comment:
-                why = (why + ", " if why else "") + f'"{hop.comment}"'
-            lines.append(f"{hop.chain:<{width}}  -> {hop.target}" + (f"   ({why})" if why else ""))
-            skip_depth = None
+                why = (why + ", " if why else "") + f'"{_clip(hop.comment)}"'
+            lines.append(f"{hop.chain:<{width}}  -> {hop.target:<{width}}  {why}".rstrip())
     for b in path.branches:
-        where = f"pod {b.pod} on {node_names.get(b.pod, '?')}" if b.pod else "no pod has this IP"
-        chance = _pct(b.probability)
-        rule = f" (rule: --probability {b.rule_probability:g})" if b.rule_probability is not None \
-            else " (rule: the last, taken by all that are left)"
-        lines.append(f"{'':<{width}}  {chance:>5} -> {b.chain} -> DNAT {b.dnat_to}   {where}{rule}")
+        where = (f"pod {b.pod} on {node_names.get(b.pod, '?')}" if b.pod
+                 else "not a pod (an address outside the pod network)")
+        rule = f"--probability {b.rule_probability:g}" if b.rule_probability is not None else "the last rule"
+        lines.append(f"{_pct(b.probability):>{width}}  -> {b.chain:<{width}}  DNAT {b.dnat_to}: {where} "
+                     f"({rule})")
     return lines
 
 
@@ -93,9 +96,12 @@ def document(ex: Explanation) -> list[Block]:
         for p in ex.ports:
             t.rows.append([p.name, str(p.number), p.where, p.who])
         doc.append(t)
-        doc.append(Para(f"A request to {svc.cluster_ip}:{svc.port} or to <any node IP>:{svc.node_port} "
-                        f"ends on port {svc.target_port} of one of these endpoint pods "
-                        f"(selector {', '.join(f'{k}={v}' for k, v in svc.selector.items())}):"))
+        sel = ", ".join(f"{k}={v}" for k, v in svc.selector.items())
+        doc.append(Para(f"A request to {svc.cluster_ip}:{svc.port}"
+                        + (f" or to <any node IP>:{svc.node_port}" if svc.node_port else "")
+                        + f" ends on port {svc.target_port} of one of these endpoints "
+                        + (f"(the pods its selector {sel} picks):" if sel
+                           else "(no selector: the endpoints are set by hand):")))
         t = Table(["endpoint", "pod", "node", "belongs to"])
         for e in ex.endpoints:
             mark = "" if e.in_deployment else "  (not the walkthrough's Deployment)"
@@ -114,9 +120,12 @@ def document(ex: Explanation) -> list[Block]:
                 doc.append(Para(f"{node.name} ({node.address}): not reached"))
                 continue
             for path in node.paths:
-                who = ("a client outside the cluster" if path.kind == "nodeport"
-                       else "a program on this node (OUTPUT); pods enter the same way through PREROUTING")
-                doc.append(Para(f"{node.name}: {who} -> {path.destination}"))
+                if path.kind == "nodeport":
+                    head = f"{node.name}: a client outside the cluster -> {path.destination}"
+                else:
+                    head = (f"{node.name}: a client inside the cluster -> {path.destination} "
+                            f"(a program on {node.name} enters at OUTPUT, a pod at PREROUTING)")
+                doc.append(Para(head))
                 mark_chain = node.masquerade.mark_chain if node.masquerade else ""
                 doc.append(Lines(path_lines(path, names, mark_chain) or ["(no kube-proxy rule matches)"]))
         masq = next((n.masquerade for n in ex.nodes if n.masquerade), None)
