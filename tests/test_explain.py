@@ -150,6 +150,16 @@ def test_a_lab_that_is_not_up_gives_one_line_per_missing_piece(name, kind, code,
     assert exit_code(ex, None) == code
 
 
+def test_an_unreachable_control_plane_leaves_the_workers_nat_tables():
+    _, ex = load("-cp-unreachable")
+    assert [(p.kind, p.node) for p in ex.problems] == [("unreachable", "cp")]
+    assert "No route to host" in ex.problems[0].message  # the reason, not "All items completed"
+    assert ex.service is None and ex.probe is None
+    assert {n.name: (n.reached, n.kube_rules > 0) for n in ex.nodes} == \
+        {"cp": (False, False), "w1": (True, True), "w2": (True, True)}
+    assert exit_code(ex, None) == 4
+
+
 def test_unreachable_node_keeps_the_others():
     _, ex = load("-unreachable")
     reached = {n.name: n.reached for n in ex.nodes}

@@ -483,7 +483,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                                                                          .get("stderr", ""))))
 
     probe: Probe | None = None
-    if requests > 0:
+    if requests > 0 and service is not None:
         per_endpoint: dict[str, int] = {}
         for pn in probe_nodes:
             for to, n in pn.endpoints.items():

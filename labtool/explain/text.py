@@ -156,7 +156,7 @@ def document(ex: Explanation) -> list[Block]:
                                            "carries no traffic (the DNAT comes first)",
                    "other": "a port the rules above do not use"}
         for node in ex.nodes:
-            for i, lst in enumerate(node.kube_proxy_listeners):
+            for i, lst in enumerate(sorted(node.kube_proxy_listeners, key=lambda x: x.port)):
                 t.rows.append([node.name if i == 0 else "", f"{lst.address}:{lst.port}",
                                meaning.get(lst.meaning, lst.meaning)])
             if node.reached and not node.kube_proxy_listeners:
@@ -165,8 +165,12 @@ def document(ex: Explanation) -> list[Block]:
         if kp.random_port_listeners:
             doc.append(Para("kube-proxy also listens on " + ", ".join(kp.random_port_listeners)
                             + ": no rule above sends traffic there."))
-        elif kp.mode == "iptables":
-            doc.append(Para("No random port: kube-proxy listens only on the ports above."))
+        elif kp.mode == "iptables" and any(n.kube_proxy_listeners for n in ex.nodes):
+            doc.append(Para("No random port: kube-proxy listens only for its metrics and health check"
+                            + (" and on the nodePort it reserves" if any(
+                                lst.meaning == "nodeport-reservation" for n in ex.nodes
+                                for lst in n.kube_proxy_listeners) else "")
+                            + "; no rule above sends a packet to kube-proxy."))
 
     if ex.nodes:
         doc.append(Heading("4. The rules work although the iptables service is off"))
@@ -176,9 +180,10 @@ def document(ex: Explanation) -> list[Block]:
             t.rows.append([node.name, (s.unit or "none") if s else "?", s.active if s else "?",
                            s.enabled if s else "?", str(node.kube_rules) if node.reached else "?"])
         doc.append(t)
-        doc.append(Para("The service only saves and restores rules at boot (iptables-persistent / "
-                        "iptables-services); kube-proxy writes its rules into the kernel itself, "
-                        "with or without it."))
+        doc.append(Para("That service only loads saved rules at boot and saves them on request "
+                        "(iptables-persistent / iptables-services); kube-proxy writes its rules into "
+                        "the kernel's tables itself and rewrites them on every change, so they live "
+                        "whether the service runs or not."))
 
     pr = ex.probe
     if pr is not None:
@@ -212,7 +217,7 @@ def document(ex: Explanation) -> list[Block]:
             t.rows.append([p.name, p.ip, p.node, p.owner])
         doc.append(t)
         doc.append(Para(rc.delete_says + "."))
-        doc.append(Para(rc.cascade_says + "."))
+        doc.append(Para(rc.cascade_says[0].upper() + rc.cascade_says[1:] + "."))
 
     if ex.problems:
         doc.append(Heading("Problems"))
