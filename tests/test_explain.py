@@ -178,6 +178,9 @@ def test_plain_text_names_the_real_values(probed):
     assert "iptables mode" in out and "netfilter-persistent.service  inactive" in out
     assert "--cascade=orphan" in out
     assert all(len(line) < 200 for line in out.splitlines())
+    # the workers carry the same chains as cp: said once, not three times
+    assert "w1: the same rules as cp, for " in out and "w2: the same rules as cp, for " in out
+    assert out.count("-> KUBE-NODEPORTS") == 1
 
 
 def test_json_is_the_whole_model(probed):

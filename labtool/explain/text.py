@@ -81,6 +81,12 @@ def path_lines(path: Path, node_names: dict[str, str], mark_chain: str) -> list[
     return lines
 
 
+def _signature(node: NodeView) -> tuple:
+    """What a node's paths do, without its own address: equal on nodes with the same rules."""
+    return tuple((p.kind, tuple((h.chain, h.target, h.matches, h.condition) for h in p.hops),
+                  tuple((b.chain, b.dnat_to, b.probability) for b in p.branches)) for p in node.paths)
+
+
 def document(ex: Explanation) -> list[Block]:
     doc: list[Block] = []
     svc = ex.service
@@ -115,10 +121,18 @@ def document(ex: Explanation) -> list[Block]:
 
         doc.append(Heading("2. The path, per node, as kube-proxy programmed it (nat table)"))
         names = {**pod_node}
+        shown: dict[tuple, str] = {}  # the rules' signature -> the first node that showed them
         for node in ex.nodes:
             if not node.reached:
                 doc.append(Para(f"{node.name} ({node.address}): not reached"))
                 continue
+            sig = _signature(node)
+            if sig in shown and node.paths:
+                doc.append(Para(f"{node.name}: the same rules as {shown[sig]}, for "
+                                + " and ".join(p.destination for p in node.paths)
+                                + " (kube-proxy writes the same chains on every node)"))
+                continue
+            shown.setdefault(sig, node.name)
             for path in node.paths:
                 if path.kind == "nodeport":
                     head = f"{node.name}: a client outside the cluster -> {path.destination}"
