@@ -35,10 +35,6 @@ class Table:
 Block = Heading | Para | Lines | Table
 
 
-def _short(chain: str, width: int = 0) -> str:
-    return chain
-
-
 def _pct(p: float) -> str:
     return f"{p * 100:.0f}%" if abs(p * 100 - round(p * 100)) < 0.05 else f"{p * 100:.1f}%"
 
@@ -285,7 +281,3 @@ def render_rich(doc: list[Block], console) -> None:
 
 def text(ex: Explanation, width: int = 100) -> str:
     return render_plain(document(ex), width)
-
-
-def node_by_name(ex: Explanation, name: str) -> NodeView | None:
-    return next((n for n in ex.nodes if n.name == name), None)
