@@ -284,3 +284,17 @@ def test_the_128_layout_builds_the_same_lesson():
     assert ex.kube_proxy.configured_mode == "" and ex.kube_proxy.mode == "iptables"
     assert "empty means iptables" in text.text(ex)
     assert "marks the packet for masquerade (KUBE-MARK-MASQ)" in text.text(ex)
+
+
+def test_a_kube_proxy_listener_on_another_port_is_pointed_out():
+    """The walkthrough's userspace mode would show kube-proxy on a random port: the recorded
+    ss output of cp with such a line added."""
+    record = json.loads((FIXTURES / "explain-1.20.json").read_text())
+    ss = record["facts"]["nodes"]["cp"]["ss"]
+    ss["stdout"] += '\nLISTEN 0 4096 0.0.0.0:41789 0.0.0.0:* users:(("kube-proxy",pid=2085,fd=20))'
+    lab = record["lab"]
+    ex = build(record["facts"], lab_name=lab["name"], nodes=[LabNode(**n) for n in lab["nodes"]],
+               deployment=lab["deployment"], replication_controller=lab["replication_controller"])
+    assert ex.kube_proxy.random_port_listeners == ["cp 0.0.0.0:41789"]
+    out = text.text(ex)
+    assert "kube-proxy also listens on cp 0.0.0.0:41789" in out and "No random port" not in out

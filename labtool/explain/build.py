@@ -439,7 +439,8 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
             view.paths.append(_path(table, "cluster-ip", "OUTPUT",
                                     ipt.Packet(service.cluster_ip, service.port, service.protocol.lower()),
                                     endpoint_addrs, pods_by_ip))
-        if endpoints and not any(p.branches for p in view.paths):
+        if endpoints and (configured or "iptables") in ("iptables", "userspace") \
+                and not any(p.branches for p in view.paths):
             problems.append(Problem("no-rules", node.name,
                                     f"{node.name}'s nat table has no kube-proxy rule leading "
                                     f"{service.name} to a pod ({view.kube_rules} KUBE-* rules)"))
@@ -470,6 +471,10 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
             does = ("kube-proxy runs in iptables mode: it only writes the nat rules; the kernel DNATs "
                     "each new connection straight to a pod's IP and port, and kube-proxy carries no "
                     "traffic")
+        elif mode == "ipvs":
+            does = ("kube-proxy runs in ipvs mode: the kernel's IPVS balances each new connection "
+                    "to a pod (ipvsadm -Ln lists them); the nat table only marks and masquerades, "
+                    "and kube-proxy carries no traffic")
         elif mode == "userspace":
             does = "kube-proxy runs in userspace mode, as the walkthrough describes"
         else:
