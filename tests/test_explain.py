@@ -298,3 +298,16 @@ def test_a_kube_proxy_listener_on_another_port_is_pointed_out():
     assert ex.kube_proxy.random_port_listeners == ["cp 0.0.0.0:41789"]
     out = text.text(ex)
     assert "kube-proxy also listens on cp 0.0.0.0:41789" in out and "No random port" not in out
+
+
+def test_a_failed_gathering_run_exits_1_with_its_failure(monkeypatch, write_lab):
+    def fake(lab, *, service=None, probe=0, verbosity=0, on_event=None):
+        result = RunResult(playbook="explain", status="failed", rc=2,
+                           hosts={"cp": HostCounts(failed=1)})
+        result.failures.append(TaskFailure("cp", "Hand the facts to labtool (labtool_explain)", "",
+                                           "template error"))
+        return gather.Gathered(facts={}, result=result)
+    monkeypatch.setattr(gather, "gather", fake)
+    res = CliRunner().invoke(cli.main, ["explain", "-f", str(write_lab(GOOD_LAB))])
+    assert res.exit_code == 1
+    assert "labtool: explain: cp: Hand the facts to labtool (labtool_explain): template error" in res.stderr

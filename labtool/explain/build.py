@@ -410,10 +410,15 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                         role=node.role, reached=f is not None)
         node_views.append(view)
         if f is None:
-            why = unreachable.get(node.name, "")
-            problems.append(Problem("unreachable", node.name,
-                                    f"node {node.name} ({node.address}) unreachable"
-                                    + (f": {_first_line(why)}" if why else "")))
+            if node.name in unreachable:
+                why = unreachable[node.name]
+                problems.append(Problem("unreachable", node.name,
+                                        f"node {node.name} ({node.address}) unreachable"
+                                        + (f": {_first_line(why)}" if why else "")))
+            else:
+                problems.append(Problem("not-read", node.name,
+                                        f"node {node.name} ({node.address}) was not read: the "
+                                        "gathering run stopped before"))
             continue
         view.iptables_service = _units((f.get("units") or {}).get("stdout", ""))
         save = f.get("iptables_save") or {}
