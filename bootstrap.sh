@@ -20,6 +20,7 @@ debian_packages=(
   golang-1.19-go golang-github-modern-go-reflect2-dev rsync build-essential dpkg-dev
   containernetworking-plugins
   apt-utils gnupg
+  librsvg2-bin  # rsvg-convert: tests render labtool explain's SVG to PNG
 )
 
 step() { printf '\n==> %s\n' "$*"; }

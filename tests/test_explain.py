@@ -150,6 +150,16 @@ def test_a_lab_that_is_not_up_gives_one_line_per_missing_piece(name, kind, code,
     assert exit_code(ex, None) == code
 
 
+def test_an_unreachable_control_plane_leaves_the_workers_nat_tables():
+    _, ex = load("-cp-unreachable")
+    assert [(p.kind, p.node) for p in ex.problems] == [("unreachable", "cp")]
+    assert "No route to host" in ex.problems[0].message  # the reason, not "All items completed"
+    assert ex.service is None and ex.probe is None
+    assert {n.name: (n.reached, n.kube_rules > 0) for n in ex.nodes} == \
+        {"cp": (False, False), "w1": (True, True), "w2": (True, True)}
+    assert exit_code(ex, None) == 4
+
+
 def test_unreachable_node_keeps_the_others():
     _, ex = load("-unreachable")
     reached = {n.name: n.reached for n in ex.nodes}
@@ -168,6 +178,9 @@ def test_plain_text_names_the_real_values(probed):
     assert "iptables mode" in out and "netfilter-persistent.service  inactive" in out
     assert "--cascade=orphan" in out
     assert all(len(line) < 200 for line in out.splitlines())
+    # the workers carry the same chains as cp: said once, not three times
+    assert "w1: the same rules as cp, for " in out and "w2: the same rules as cp, for " in out
+    assert out.count("-> KUBE-NODEPORTS") == 1
 
 
 def test_json_is_the_whole_model(probed):
@@ -271,3 +284,30 @@ def test_the_128_layout_builds_the_same_lesson():
     assert ex.kube_proxy.configured_mode == "" and ex.kube_proxy.mode == "iptables"
     assert "empty means iptables" in text.text(ex)
     assert "marks the packet for masquerade (KUBE-MARK-MASQ)" in text.text(ex)
+
+
+def test_a_kube_proxy_listener_on_another_port_is_pointed_out():
+    """The walkthrough's userspace mode would show kube-proxy on a random port: the recorded
+    ss output of cp with such a line added."""
+    record = json.loads((FIXTURES / "explain-1.20.json").read_text())
+    ss = record["facts"]["nodes"]["cp"]["ss"]
+    ss["stdout"] += '\nLISTEN 0 4096 0.0.0.0:41789 0.0.0.0:* users:(("kube-proxy",pid=2085,fd=20))'
+    lab = record["lab"]
+    ex = build(record["facts"], lab_name=lab["name"], nodes=[LabNode(**n) for n in lab["nodes"]],
+               deployment=lab["deployment"], replication_controller=lab["replication_controller"])
+    assert ex.kube_proxy.random_port_listeners == ["cp 0.0.0.0:41789"]
+    out = text.text(ex)
+    assert "kube-proxy also listens on cp 0.0.0.0:41789" in out and "No random port" not in out
+
+
+def test_a_failed_gathering_run_exits_1_with_its_failure(monkeypatch, write_lab):
+    def fake(lab, *, service=None, probe=0, verbosity=0, on_event=None):
+        result = RunResult(playbook="explain", status="failed", rc=2,
+                           hosts={"cp": HostCounts(failed=1)})
+        result.failures.append(TaskFailure("cp", "Hand the facts to labtool (labtool_explain)", "",
+                                           "template error"))
+        return gather.Gathered(facts={}, result=result)
+    monkeypatch.setattr(gather, "gather", fake)
+    res = CliRunner().invoke(cli.main, ["explain", "-f", str(write_lab(GOOD_LAB))])
+    assert res.exit_code == 1
+    assert "labtool: explain: cp: Hand the facts to labtool (labtool_explain): template error" in res.stderr

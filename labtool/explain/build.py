@@ -368,7 +368,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                           "--cascade=background is the default"))
     not_endpoints: list[Pod] = []
     why_not = ""
-    if service is not None:
+    if service is not None and service.selector:
         ep_pods = {e.pod for e in endpoints}
         not_endpoints = sorted((p for p in pods.values() if p.name not in ep_pods
                                 and not _selector_matches(service.selector, p.labels)
@@ -410,10 +410,15 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                         role=node.role, reached=f is not None)
         node_views.append(view)
         if f is None:
-            why = unreachable.get(node.name, "")
-            problems.append(Problem("unreachable", node.name,
-                                    f"node {node.name} ({node.address}) unreachable"
-                                    + (f": {_first_line(why)}" if why else "")))
+            if node.name in unreachable:
+                why = unreachable[node.name]
+                problems.append(Problem("unreachable", node.name,
+                                        f"node {node.name} ({node.address}) unreachable"
+                                        + (f": {_first_line(why)}" if why else "")))
+            else:
+                problems.append(Problem("not-read", node.name,
+                                        f"node {node.name} ({node.address}) was not read: the "
+                                        "gathering run stopped before"))
             continue
         view.iptables_service = _units((f.get("units") or {}).get("stdout", ""))
         save = f.get("iptables_save") or {}
@@ -439,7 +444,8 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
             view.paths.append(_path(table, "cluster-ip", "OUTPUT",
                                     ipt.Packet(service.cluster_ip, service.port, service.protocol.lower()),
                                     endpoint_addrs, pods_by_ip))
-        if endpoints and not any(p.branches for p in view.paths):
+        if endpoints and (configured or "iptables") in ("iptables", "userspace") \
+                and not any(p.branches for p in view.paths):
             problems.append(Problem("no-rules", node.name,
                                     f"{node.name}'s nat table has no kube-proxy rule leading "
                                     f"{service.name} to a pod ({view.kube_rules} KUBE-* rules)"))
@@ -470,6 +476,10 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
             does = ("kube-proxy runs in iptables mode: it only writes the nat rules; the kernel DNATs "
                     "each new connection straight to a pod's IP and port, and kube-proxy carries no "
                     "traffic")
+        elif mode == "ipvs":
+            does = ("kube-proxy runs in ipvs mode: the kernel's IPVS balances each new connection "
+                    "to a pod (ipvsadm -Ln lists them); the nat table only marks and masquerades, "
+                    "and kube-proxy carries no traffic")
         elif mode == "userspace":
             does = "kube-proxy runs in userspace mode, as the walkthrough describes"
         else:
@@ -483,7 +493,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                                                                          .get("stderr", ""))))
 
     probe: Probe | None = None
-    if requests > 0:
+    if requests > 0 and service is not None:
         per_endpoint: dict[str, int] = {}
         for pn in probe_nodes:
             for to, n in pn.endpoints.items():

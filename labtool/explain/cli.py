@@ -47,7 +47,9 @@ def run(lab, *, service: str | None, probe: int, as_json: bool, svg: str | None,
                 f"{' '.join(f.message.split())}")
         if result is not None and result.log_path:
             err(f"labtool: explain: the gathering run's log: {result.log_path}")
-        return exit_code(gather.explain(lab, gathered, service), result) or 1
+        from labtool import cli
+
+        return cli.EXIT_INTERRUPTED if result is not None and result.canceled else cli.EXIT_TASK_FAILED
     ex = gather.explain(lab, gathered, service)
     if as_json:
         sys.stdout.write(json.dumps(ex.to_dict(), indent=2) + "\n")

@@ -53,9 +53,18 @@ def lab_nodes(lab) -> list[LabNode]:
             for n in lab.nodes]
 
 
+def _why(message: str) -> str:
+    """The line of an unreachable task's message that says why (a loop's says "All items
+    completed" first, then one line per item)."""
+    lines = [line.split(": ", 1)[1] if line.startswith("item ") and ": " in line else line
+             for line in message.splitlines() if line.strip()]
+    lines = [line for line in lines if line != "All items completed"]
+    return lines[0] if lines else message
+
+
 def explain(lab, gathered: Gathered, service: str | None = None) -> Explanation:
     result = gathered.result
-    unreachable = {f.host: f.message for f in (result.failures if result else []) if f.unreachable}
+    unreachable = {f.host: _why(f.message) for f in (result.failures if result else []) if f.unreachable}
     facts = dict(gathered.facts)
     facts.setdefault("service", service or lab.workloads.service.name)
     return build(facts, lab_name=lab.name, nodes=lab_nodes(lab),

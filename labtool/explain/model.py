@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass
 class Problem:
-    kind: str  # no-service | no-endpoints | unreachable | kubectl | iptables-save | no-rules
+    kind: str  # no-service | no-endpoints | unreachable | not-read | kubectl | iptables-save | no-rules
     node: str  # the node it concerns ("" for the cluster)
     message: str  # one line
 

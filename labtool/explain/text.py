@@ -35,16 +35,16 @@ class Table:
 Block = Heading | Para | Lines | Table
 
 
-def _short(chain: str, width: int = 0) -> str:
-    return chain
-
-
 def _pct(p: float) -> str:
     return f"{p * 100:.0f}%" if abs(p * 100 - round(p * 100)) < 0.05 else f"{p * 100:.1f}%"
 
 
+def _clip(s: str, n: int = 48) -> str:
+    return s if len(s) <= n else s[:n - 1] + "…"
+
+
 def path_lines(path: Path, node_names: dict[str, str], mark_chain: str) -> list[str]:
-    """The path as the packet goes: one line per chain it passes, then the endpoint branches."""
+    """The path as the packet goes: one line per jump it takes, then the endpoint branches."""
     lines: list[str] = []
     width = max([len(c) for c in path.chains] + [10])
     branch_chains = {b.chain for b in path.branches}
@@ -66,16 +66,21 @@ def path_lines(path: Path, node_names: dict[str, str], mark_chain: str) -> list[
         if hop.action in ("jump", "goto") and hop.target in path.chains:
             why = hop.matches
             if hop.comment:
-                why = (why + ", " if why else "") + f'"{hop.comment}"'
-            lines.append(f"{hop.chain:<{width}}  -> {hop.target}" + (f"   ({why})" if why else ""))
-            skip_depth = None
+                why = (why + ", " if why else "") + f'"{_clip(hop.comment)}"'
+            lines.append(f"{hop.chain:<{width}}  -> {hop.target:<{width}}  {why}".rstrip())
     for b in path.branches:
-        where = f"pod {b.pod} on {node_names.get(b.pod, '?')}" if b.pod else "no pod has this IP"
-        chance = _pct(b.probability)
-        rule = f" (rule: --probability {b.rule_probability:g})" if b.rule_probability is not None \
-            else " (rule: the last, taken by all that are left)"
-        lines.append(f"{'':<{width}}  {chance:>5} -> {b.chain} -> DNAT {b.dnat_to}   {where}{rule}")
+        where = (f"pod {b.pod} on {node_names.get(b.pod, '?')}" if b.pod
+                 else "not a pod (an address outside the pod network)")
+        rule = f"--probability {b.rule_probability:g}" if b.rule_probability is not None else "the last rule"
+        lines.append(f"{_pct(b.probability):>{width}}  -> {b.chain:<{width}}  DNAT {b.dnat_to}: {where} "
+                     f"({rule})")
     return lines
+
+
+def _signature(node: NodeView) -> tuple:
+    """What a node's paths do, without its own address: equal on nodes with the same rules."""
+    return tuple((p.kind, tuple((h.chain, h.target, h.matches, h.condition) for h in p.hops),
+                  tuple((b.chain, b.dnat_to, b.probability) for b in p.branches)) for p in node.paths)
 
 
 def document(ex: Explanation) -> list[Block]:
@@ -93,9 +98,12 @@ def document(ex: Explanation) -> list[Block]:
         for p in ex.ports:
             t.rows.append([p.name, str(p.number), p.where, p.who])
         doc.append(t)
-        doc.append(Para(f"A request to {svc.cluster_ip}:{svc.port} or to <any node IP>:{svc.node_port} "
-                        f"ends on port {svc.target_port} of one of these endpoint pods "
-                        f"(selector {', '.join(f'{k}={v}' for k, v in svc.selector.items())}):"))
+        sel = ", ".join(f"{k}={v}" for k, v in svc.selector.items())
+        doc.append(Para(f"A request to {svc.cluster_ip}:{svc.port}"
+                        + (f" or to <any node IP>:{svc.node_port}" if svc.node_port else "")
+                        + f" ends on port {svc.target_port} of one of these endpoints "
+                        + (f"(the pods its selector {sel} picks):" if sel
+                           else "(no selector: the endpoints are set by hand):")))
         t = Table(["endpoint", "pod", "node", "belongs to"])
         for e in ex.endpoints:
             mark = "" if e.in_deployment else "  (not the walkthrough's Deployment)"
@@ -109,14 +117,25 @@ def document(ex: Explanation) -> list[Block]:
 
         doc.append(Heading("2. The path, per node, as kube-proxy programmed it (nat table)"))
         names = {**pod_node}
+        shown: dict[tuple, str] = {}  # the rules' signature -> the first node that showed them
         for node in ex.nodes:
             if not node.reached:
                 doc.append(Para(f"{node.name} ({node.address}): not reached"))
                 continue
+            sig = _signature(node)
+            if sig in shown and node.paths:
+                doc.append(Para(f"{node.name}: the same rules as {shown[sig]}, for "
+                                + " and ".join(p.destination for p in node.paths)
+                                + " (kube-proxy writes the same chains on every node)"))
+                continue
+            shown.setdefault(sig, node.name)
             for path in node.paths:
-                who = ("a client outside the cluster" if path.kind == "nodeport"
-                       else "a program on this node (OUTPUT); pods enter the same way through PREROUTING")
-                doc.append(Para(f"{node.name}: {who} -> {path.destination}"))
+                if path.kind == "nodeport":
+                    head = f"{node.name}: a client outside the cluster -> {path.destination}"
+                else:
+                    head = (f"{node.name}: a client inside the cluster -> {path.destination} "
+                            f"(a program on {node.name} enters at OUTPUT, a pod at PREROUTING)")
+                doc.append(Para(head))
                 mark_chain = node.masquerade.mark_chain if node.masquerade else ""
                 doc.append(Lines(path_lines(path, names, mark_chain) or ["(no kube-proxy rule matches)"]))
         masq = next((n.masquerade for n in ex.nodes if n.masquerade), None)
@@ -147,7 +166,7 @@ def document(ex: Explanation) -> list[Block]:
                                            "carries no traffic (the DNAT comes first)",
                    "other": "a port the rules above do not use"}
         for node in ex.nodes:
-            for i, lst in enumerate(node.kube_proxy_listeners):
+            for i, lst in enumerate(sorted(node.kube_proxy_listeners, key=lambda x: x.port)):
                 t.rows.append([node.name if i == 0 else "", f"{lst.address}:{lst.port}",
                                meaning.get(lst.meaning, lst.meaning)])
             if node.reached and not node.kube_proxy_listeners:
@@ -156,8 +175,12 @@ def document(ex: Explanation) -> list[Block]:
         if kp.random_port_listeners:
             doc.append(Para("kube-proxy also listens on " + ", ".join(kp.random_port_listeners)
                             + ": no rule above sends traffic there."))
-        elif kp.mode == "iptables":
-            doc.append(Para("No random port: kube-proxy listens only on the ports above."))
+        elif kp.mode == "iptables" and any(n.kube_proxy_listeners for n in ex.nodes):
+            doc.append(Para("No random port: kube-proxy listens only for its metrics and health check"
+                            + (" and on the nodePort it reserves" if any(
+                                lst.meaning == "nodeport-reservation" for n in ex.nodes
+                                for lst in n.kube_proxy_listeners) else "")
+                            + "; no rule above sends a packet to kube-proxy."))
 
     if ex.nodes:
         doc.append(Heading("4. The rules work although the iptables service is off"))
@@ -167,9 +190,10 @@ def document(ex: Explanation) -> list[Block]:
             t.rows.append([node.name, (s.unit or "none") if s else "?", s.active if s else "?",
                            s.enabled if s else "?", str(node.kube_rules) if node.reached else "?"])
         doc.append(t)
-        doc.append(Para("The service only saves and restores rules at boot (iptables-persistent / "
-                        "iptables-services); kube-proxy writes its rules into the kernel itself, "
-                        "with or without it."))
+        doc.append(Para("That service only loads saved rules at boot and saves them on request "
+                        "(iptables-persistent / iptables-services); kube-proxy writes its rules into "
+                        "the kernel's tables itself and rewrites them on every change, so they live "
+                        "whether the service runs or not."))
 
     pr = ex.probe
     if pr is not None:
@@ -203,7 +227,7 @@ def document(ex: Explanation) -> list[Block]:
             t.rows.append([p.name, p.ip, p.node, p.owner])
         doc.append(t)
         doc.append(Para(rc.delete_says + "."))
-        doc.append(Para(rc.cascade_says + "."))
+        doc.append(Para(rc.cascade_says[0].upper() + rc.cascade_says[1:] + "."))
 
     if ex.problems:
         doc.append(Heading("Problems"))
@@ -257,7 +281,3 @@ def render_rich(doc: list[Block], console) -> None:
 
 def text(ex: Explanation, width: int = 100) -> str:
     return render_plain(document(ex), width)
-
-
-def node_by_name(ex: Explanation, name: str) -> NodeView | None:
-    return next((n for n in ex.nodes if n.name == name), None)
