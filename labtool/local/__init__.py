@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from labtool import _paths
@@ -130,9 +131,12 @@ def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, ke
         addresses[node] = address
         if nodes.ensure_node(name, node, tag, net.name, address, key.with_suffix(".pub"), echo):
             nodes.forget_host(known_hosts, address)
-    for node, address in addresses.items():
-        nodes.wait_ssh(key, known_hosts, address)
-        echo(f"  ssh root@{address} ({node}): answers")
+    # the three waits for sshd side by side (one round trip each when the lab is running)
+    with ThreadPoolExecutor(len(addresses)) as pool:
+        waits = {node: pool.submit(nodes.wait_ssh, key, known_hosts, address) for node, address in addresses.items()}
+        for node, done in waits.items():
+            done.result()
+            echo(f"  ssh root@{addresses[node]} ({node}): answers")
     return labfile.render(name, addresses, str(net.gateway), artifacts,
                           key=f"{key_dir}/{key.name}" if key_dir else key.name,
                           kubernetes_version=labfile.artifacts_version(artifacts))

@@ -33,6 +33,13 @@ HOST_SYSCTLS = {
     "kernel.keys.root_maxkeys": "1000000",
     "kernel.keys.root_maxbytes": "25000000",
 }
+# Also host-wide, and shared by every process of root on the host: each node's kubelet,
+# containerd and kube-proxy take inotify instances, and past the default 128 (a few labs on
+# one machine) kube-proxy dies with "too many open files". Raised to these, never lowered.
+HOST_SYSCTL_MINIMUMS = {
+    "fs.inotify.max_user_instances": 8192,
+    "fs.inotify.max_user_watches": 524288,
+}
 APT_CACHER_PORT = 3142
 REGISTRY_PORT = 5000
 REGISTRY_CONFIG = HERE / "registry.yml"
@@ -92,6 +99,13 @@ def ensure_sysctls(echo: Callable[[str], None]) -> None:
         else:
             run(["sysctl", "-w", f"{key}={value}"])
             echo(f"    {key} = {value} (was {current})")
+    for key, minimum in HOST_SYSCTL_MINIMUMS.items():
+        current = run(["sysctl", "-n", key]).stdout.strip()
+        if current.isdigit() and int(current) >= minimum:
+            echo(f"    {key} = {current} (at least {minimum})")
+        else:
+            run(["sysctl", "-w", f"{key}={minimum}"])
+            echo(f"    {key} = {minimum} (was {current})")
 
 
 def ensure_apt_cacher(echo: Callable[[str], None]) -> None:

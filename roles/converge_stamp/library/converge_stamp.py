@@ -98,12 +98,28 @@ def sysctl_value(name):
         return "absent"
 
 
-def command_digest(argv):
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return "error %s" % exc
-    return hashlib.sha256(b"%d\n" % done.returncode + done.stdout).hexdigest()
+def command_digests(commands):
+    """Each command's digest of exit status and output; the commands run side by side."""
+    started = []
+    for argv in commands:
+        try:
+            started.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
+        except OSError as exc:
+            started.append("error %s" % exc)
+    digests = []
+    for proc in started:
+        if isinstance(proc, str):
+            digests.append(proc)
+            continue
+        try:
+            out, _err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            digests.append("error %s" % exc)
+            continue
+        digests.append(hashlib.sha256(b"%d\n" % proc.returncode + out).hexdigest())
+    return digests
 
 
 def read_stamp(path):
@@ -145,13 +161,16 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    recorded = read_stamp(p["stamp"])
+    if recorded is None and not p["record"]:
+        # nothing to compare with (a first up): the state is not worth computing
+        module.exit_json(changed=False, unchanged=False, differences=["no stamp"], state={})
     state = {"path " + path: path_digest(path) for path in p["paths"]}
     state.update(unit_states(module, p["units"]))
     state.update({"sysctl " + name: sysctl_value(name) for name in p["sysctls"]})
-    for argv in p["commands"]:
-        argv = [str(arg) for arg in argv]
-        state["command " + " ".join(argv)] = command_digest(argv)
-    recorded = read_stamp(p["stamp"])
+    commands = [[str(arg) for arg in argv] for argv in p["commands"]]
+    for argv, digest in zip(commands, command_digests(commands)):
+        state["command " + " ".join(argv)] = digest
     found = differences(recorded, p["inputs"], state)
     changed = False
     if p["record"] and found:
