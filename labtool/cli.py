@@ -168,13 +168,14 @@ def _is_class(lab) -> bool:
 
 
 def _load_any(file: str | None, name: str):
-    """A lab or a class (a file with labs:); without -f the local lab's lab file, or the
-    local class's class file. Exits 2 listing every problem."""
+    """A lab or a class (a file with labs:); without -f the lab file of the local lab
+    --name names, or else the class file of the local class it names. Exits 2 listing
+    every problem."""
     from labtool import _paths
     from labtool.lab import LabFileError, load
 
     if file is None:
-        class_file = _paths.state_dir(_class_name(name)) / "class.yml"
+        class_file = _paths.state_dir(name) / "class.yml"
         if not _local_lab_file(name).exists() and class_file.exists():
             file = str(class_file)
         else:
@@ -483,12 +484,11 @@ def local_create(name, artifacts, no_images, labs_n) -> None:
 def local_destroy(name) -> None:
     """Remove the local lab's containers, network and fence (for a local class made with
     --labs: every lab of it, and its class file)."""
-    from labtool import _paths
     from labtool import local as local_lab
 
     try:
-        if not _local_lab_file(name).exists() and local_lab.class_labs(_class_name(name)):
-            local_lab.destroy_class(_class_name(name), echo=click.echo)
+        if not _local_lab_file(name).exists() and local_lab.class_labs(name):
+            local_lab.destroy_class(name, echo=click.echo)
             return
         local_lab.destroy(name, echo=click.echo)
     except local_lab.LocalLabError as exc:
