@@ -441,8 +441,9 @@ def inventory(file, name, lab_names) -> None:
     """Print the lab's Ansible inventory (YAML), as the playbooks get it:
     ansible-playbook -i <(labtool inventory -f lab.yml) playbooks/up.yml
 
-    For a class file: the inventory of each lab named by --lab (the one its run uses);
-    with several labs, the class inventory (a group per lab) for reading, see README."""
+    For a class file: with one --lab, that lab's inventory (the one its run uses);
+    otherwise the class inventory, a group per lab, which reaches every machine but
+    is not for the playbooks (they run one lab per inventory; see README)."""
     from labtool.inventory import build_inventory, render_inventory
 
     lab = _load_any(file, name)
@@ -472,7 +473,8 @@ def local() -> None:
               help="A local class: N labs of three node containers each, <class>-1 ... "
                    "<class>-N (class --name, default 'classroom'), and their class file.")
 def local_create(name, artifacts, no_images, labs_n) -> None:
-    """Create (or reuse) the local lab and print its lab file's path."""
+    """Create (or reuse) the local lab and print its lab file's path
+    (with --labs: the local class's labs and its class file)."""
     if labs_n:
         _create_local_class(name, labs_n, artifacts)
         return
