@@ -168,13 +168,14 @@ def _is_class(lab) -> bool:
 
 
 def _load_any(file: str | None, name: str):
-    """A lab or a class (a file with labs:); without -f the local lab's lab file, or the
-    local class's class file. Exits 2 listing every problem."""
+    """A lab or a class (a file with labs:); without -f the lab file of the local lab
+    --name names, or else the class file of the local class it names. Exits 2 listing
+    every problem."""
     from labtool import _paths
     from labtool.lab import LabFileError, load
 
     if file is None:
-        class_file = _paths.state_dir(_class_name(name)) / "class.yml"
+        class_file = _paths.state_dir(name) / "class.yml"
         if not _local_lab_file(name).exists() and class_file.exists():
             file = str(class_file)
         else:
@@ -467,8 +468,9 @@ def inventory(file, name, lab_names) -> None:
     """Print the lab's Ansible inventory (YAML), as the playbooks get it:
     ansible-playbook -i <(labtool inventory -f lab.yml) playbooks/up.yml
 
-    For a class file: the inventory of each lab named by --lab (the one its run uses);
-    with several labs, the class inventory (a group per lab) for reading, see README."""
+    For a class file: with one --lab, that lab's inventory (the one its run uses);
+    otherwise the class inventory, a group per lab, which reaches every machine but
+    is not for the playbooks (they run one lab per inventory; see README)."""
     from labtool.inventory import build_inventory, render_inventory
 
     lab = _load_any(file, name)
@@ -498,7 +500,8 @@ def local() -> None:
               help="A local class: N labs of three node containers each, <class>-1 ... "
                    "<class>-N (class --name, default 'classroom'), and their class file.")
 def local_create(name, artifacts, no_images, labs_n) -> None:
-    """Create (or reuse) the local lab and print its lab file's path."""
+    """Create (or reuse) the local lab and print its lab file's path
+    (with --labs: the local class's labs and its class file)."""
     if labs_n:
         _create_local_class(name, labs_n, artifacts)
         return
@@ -510,12 +513,11 @@ def local_create(name, artifacts, no_images, labs_n) -> None:
 def local_destroy(name) -> None:
     """Remove the local lab's containers, network and fence (for a local class made with
     --labs: every lab of it, and its class file)."""
-    from labtool import _paths
     from labtool import local as local_lab
 
     try:
-        if not _local_lab_file(name).exists() and local_lab.class_labs(_class_name(name)):
-            local_lab.destroy_class(_class_name(name), echo=click.echo)
+        if not _local_lab_file(name).exists() and local_lab.class_labs(name):
+            local_lab.destroy_class(name, echo=click.echo)
             return
         local_lab.destroy(name, echo=click.echo)
     except local_lab.LocalLabError as exc:

@@ -5,7 +5,6 @@ exit code and --lab."""
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
