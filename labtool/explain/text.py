@@ -170,7 +170,7 @@ def document(ex: Explanation) -> list[Block]:
                 t.rows.append([node.name if i == 0 else "", f"{lst.address}:{lst.port}",
                                meaning.get(lst.meaning, lst.meaning)])
             if node.reached and not node.kube_proxy_listeners:
-                t.rows.append([node.name, "(nothing)", ""])
+                t.rows.append([node.name, "(no socket of kube-proxy's, or ss could not be read)", ""])
         doc.append(t)
         if kp.random_port_listeners:
             doc.append(Para("kube-proxy also listens on " + ", ".join(kp.random_port_listeners)
