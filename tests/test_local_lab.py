@@ -131,8 +131,8 @@ def test_destroy_removes_only_this_lab(lab):
     safety = "unreachable 10.244.0.0/16 metric 9999"
     had_safety = safety in sh("ip", "route", "show", "type", "unreachable").stdout
     other = "pytest-local-other"
-    local.create(other, echo=lambda _m: None, push_images=False)
     try:
+        local.create(other, echo=lambda _m: None, push_images=False)  # a failed create is cleaned too
         other_net = network.inspect(other)
         local.destroy(LAB, echo=lambda _m: None)
         assert [r["state"] for r in local.status(LAB)] == ["absent"] * 3
