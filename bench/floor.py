@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The floor: the walkthrough's minimum on a fresh local lab, without Ansible.
 
-    labslot /opt/labtool-venv/bin/python bench/floor.py [--name pffloor] [--artifacts DIR] [--keep]
+    /opt/labtool-venv/bin/python bench/floor.py [--name pffloor] [--artifacts DIR] [--keep]
 
 A measuring stick for ``labtool up``, not a second installer: the same packages, files and
 kubeadm calls as the roles do on a container node (Debian 12, sources local with the host
