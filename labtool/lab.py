@@ -590,6 +590,34 @@ def _locate(where: dict[tuple, tuple[int, int]], loc: tuple) -> tuple[int | None
     return None, None
 
 
+def _duplicate_keys(where: dict[tuple, tuple[int, int]],
+                    duplicates: list[tuple[tuple, int, int]]) -> tuple[list[tuple[tuple, str]], dict]:
+    """A problem per duplicate key, and the line of each (the duplicate's, not the first's)."""
+    found: list[tuple[tuple, str]] = []
+    at_line: dict[tuple, int] = {}
+    for loc, line, _column in duplicates:
+        message = f"duplicate key (first at line {where[loc][0]}); only the last one would count"
+        found.append((loc, message))
+        at_line[(loc, message)] = line
+    return found, at_line
+
+
+def _problems(file: str, found: list[tuple[tuple, str]], where: dict[tuple, tuple[int, int]],
+              at_line: dict[tuple, int]) -> list[Problem]:
+    """Every problem once, with the line of its key, in the order of the file."""
+    problems, seen = [], set()
+    for loc, message in found:
+        if (loc, message) in seen:
+            continue
+        seen.add((loc, message))
+        line, _column = _locate(where, loc)
+        line = at_line.get((loc, message), line)
+        problems.append(Problem(file, _key_path(loc), message, line, None))
+    problems.sort(key=lambda p: (p.line or 0, p.key))
+    return problems
+
+
+
 # --------------------------------------------------------------------------- cross checks
 
 
@@ -753,12 +781,7 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
         del raw["sources"]["registry_mirrors"]
 
     where, duplicates = _positions(root)
-    found: list[tuple[tuple, str]] = []
-    at_line: dict[tuple, int] = {}
-    for loc, line, column in duplicates:
-        message = f"duplicate key (first at line {where[loc][0]}); only the last one would count"
-        found.append((loc, message))
-        at_line[(loc, message)] = line
+    found, at_line = _duplicate_keys(where, duplicates)
 
     lab: Lab | None = None
     try:
@@ -773,16 +796,7 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
     found.extend(_cross_checks(raw, base_dir))
 
     if found:
-        problems, seen = [], set()
-        for loc, message in found:
-            if (loc, message) in seen:
-                continue
-            seen.add((loc, message))
-            line, column = _locate(where, loc)
-            line = at_line.get((loc, message), line)
-            problems.append(Problem(file, _key_path(loc), message, line, None))
-        problems.sort(key=lambda p: (p.line or 0, p.key))
-        raise LabFileError(problems)
+        raise LabFileError(_problems(file, found, where, at_line))
     assert lab is not None
     lab._path = path
     return lab
@@ -948,12 +962,7 @@ def parse_class(text: str, file: str, *, base_dir: Path, path: Path | None = Non
     except yaml.YAMLError:
         return typing.cast(Classroom, parse_lab(text, file, base_dir=base_dir, path=path))
     where, duplicates = _positions(root)
-    found: list[tuple[tuple, str]] = []
-    at_line: dict[tuple, int] = {}
-    for loc, line, _column in duplicates:
-        message = f"duplicate key (first at line {where[loc][0]}); only the last one would count"
-        found.append((loc, message))
-        at_line[(loc, message)] = line
+    found, at_line = _duplicate_keys(where, duplicates)
     for section in ("kubernetes", "sources", "workloads"):
         if section in raw and raw[section] is None:
             del raw[section]
@@ -978,16 +987,7 @@ def parse_class(text: str, file: str, *, base_dir: Path, path: Path | None = Non
             lab._class_name = raw.get("name") if isinstance(raw.get("name"), str) else None
             labs.append(lab)
     if found:
-        problems, seen = [], set()
-        for loc, message in found:
-            if (loc, message) in seen:
-                continue
-            seen.add((loc, message))
-            line, _column = _locate(where, loc)
-            line = at_line.get((loc, message), line)
-            problems.append(Problem(file, _key_path(loc), message, line, None))
-        problems.sort(key=lambda p: (p.line or 0, p.key))
-        raise LabFileError(problems)
+        raise LabFileError(_problems(file, found, where, at_line))
     return Classroom(name=raw["name"], labs=labs, path=path)
 
 
