@@ -5,6 +5,7 @@ a playbook, so ``labtool --help`` and ``labtool inventory`` answer instantly.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -39,11 +40,20 @@ def _create_local(name: str, artifacts: str | None, push_images: bool = True) ->
     """labtool.local.create, its failures turned into a message and exit code 1."""
     from labtool import local as local_lab
 
-    try:
+    with _local_errors(f"local lab '{name}'"):
         return local_lab.create(name=name, artifacts=Path(artifacts) if artifacts else None,
                                 echo=click.echo, push_images=push_images)
+
+
+@contextlib.contextmanager
+def _local_errors(what: str):
+    """A local lab's set-up failure becomes a message and exit code 1; Ctrl-C exit 130."""
+    from labtool import local as local_lab
+
+    try:
+        yield
     except local_lab.LocalLabError as exc:
-        _err(f"labtool: local lab '{name}': {exc}")
+        _err(f"labtool: {what}: {exc}")
         sys.exit(EXIT_TASK_FAILED)
     except KeyboardInterrupt:
         _err("labtool: interrupted")
@@ -304,16 +314,9 @@ def _create_local_class(name: str, n: int, artifacts: str | None) -> Path:
     from labtool import local as local_lab
 
     class_name = _class_name(name)
-    try:
+    with _local_errors(f"local class '{class_name}'"):
         return local_lab.create_class(class_name, n, artifacts=Path(artifacts) if artifacts else None,
                                       echo=click.echo)
-    except local_lab.LocalLabError as exc:
-        _err(f"labtool: local class '{class_name}': {exc}")
-        sys.exit(EXIT_TASK_FAILED)
-    except KeyboardInterrupt:
-        _err("labtool: interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-
 
 
 class _Group(click.Group):

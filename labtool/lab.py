@@ -782,19 +782,8 @@ def parse_lab(text: str, file: str, *, base_dir: Path, path: Path | None = None)
 
     where, duplicates = _positions(root)
     found, at_line = _duplicate_keys(where, duplicates)
-
-    lab: Lab | None = None
-    try:
-        lab = Lab.model_validate(raw, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            original = err.get("ctx", {}).get("error")
-            if isinstance(original, _KeyedError):
-                loc = loc + tuple(original.key.split("."))
-            found.append((loc, _message(err)))
-    found.extend(_cross_checks(raw, base_dir))
-
+    lab, problems = _lab_found(raw, base_dir)
+    found.extend(problems)
     if found:
         raise LabFileError(_problems(file, found, where, at_line))
     assert lab is not None
@@ -889,7 +878,7 @@ def _lab_found(raw: dict[str, Any], base_dir: Path) -> tuple[Lab | None, list[tu
             loc = tuple(err["loc"])
             original = err.get("ctx", {}).get("error")
             if isinstance(original, _KeyedError):
-                loc = loc + (original.key,)
+                loc = loc + tuple(original.key.split("."))
             found.append((loc, _message(err)))
     found.extend(_cross_checks(raw, base_dir))
     return (None if found else lab), found
