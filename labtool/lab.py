@@ -741,16 +741,20 @@ def _cross_checks(raw: dict[str, Any], base_dir: Path) -> list[tuple[tuple, str]
 # --------------------------------------------------------------------------- loading
 
 
+def _read_lab_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LabFileError([Problem(str(path), "", "no such lab file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabFileError([Problem(str(path), "", f"cannot read the lab file: {exc}")]) from None
+
+
 def load_lab(path: str | Path) -> Lab:
     """Read and check a lab file. Raises :class:`LabFileError` listing every problem."""
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabFileError([Problem(shown, "", "no such lab file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabFileError([Problem(shown, "", f"cannot read the lab file: {exc}")]) from None
+    text = _read_lab_file(path)
     return parse_lab(text, shown, base_dir=path.resolve().parent, path=path.resolve())
 
 
@@ -985,12 +989,7 @@ def load(path: str | Path) -> Lab | Classroom:
     :class:`LabFileError` listing every problem of either."""
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LabFileError([Problem(shown, "", "no such lab file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabFileError([Problem(shown, "", f"cannot read the lab file: {exc}")]) from None
+    text = _read_lab_file(path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError:
