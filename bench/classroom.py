@@ -111,33 +111,28 @@ def main() -> int:
     solo, klass = f"{args.name}-solo", args.name
 
     rows = []
-    print(f"one lab alone ({solo}): fresh node containers ...", flush=True)
-    labtool("local", "destroy", "--name", solo, env=env)
-    labtool("local", "create", "--name", solo, env=env)
-    try:
-        print("  labtool up ...", flush=True)
-        one = timed([str(LABTOOL), "up", "-f", str(home / solo / "lab.yml")], env,
-                    args.logs / f"{solo}-up.log")
-    finally:
-        labtool("local", "destroy", "--name", solo, env=env)
-    rows.append(("one lab alone", 1, one))
+    def up_on_fresh_nodes(name: str, create: list[str], lab_file: str):
+        """Fresh node containers, then the timed labtool up; the nodes are removed after."""
+        labtool("local", "destroy", "--name", name, env=env)
+        labtool("local", "create", *create, "--name", name, env=env)
+        try:
+            print("  labtool up ...", flush=True)
+            return timed([str(LABTOOL), "up", "-f", str(home / name / lab_file)], env,
+                         args.logs / f"{name}-up.log")
+        finally:
+            labtool("local", "destroy", "--name", name, env=env)
 
+    print(f"one lab alone ({solo}): fresh node containers ...", flush=True)
+    rows.append(("one lab alone", 1, up_on_fresh_nodes(solo, [], "lab.yml")))
     print(f"{args.labs} labs in one class run ({klass}): fresh node containers ...", flush=True)
-    labtool("local", "destroy", "--name", klass, env=env)
-    labtool("local", "create", "--labs", str(args.labs), "--name", klass, env=env)
-    try:
-        print("  labtool up ...", flush=True)
-        many = timed([str(LABTOOL), "up", "-f", str(home / klass / "class.yml")], env,
-                     args.logs / f"{klass}-up.log")
-    finally:
-        labtool("local", "destroy", "--name", klass, env=env)
-    rows.append((f"{args.labs} labs, one class run", args.labs, many))
+    rows.append((f"{args.labs} labs, one class run", args.labs,
+                 up_on_fresh_nodes(klass, ["--labs", str(args.labs)], "class.yml")))
 
     print()
     head = ("run", "labs", "exit", "wall s", "× one lab", "CPU s", "CPU s/lab", "peak MiB", "load before→after")
     table = [head]
     for what, n, r in rows:
-        table.append((what, str(n), str(r["rc"]), f"{r['wall']:.0f}", f"{r['wall'] / one['wall']:.2f}",
+        table.append((what, str(n), str(r["rc"]), f"{r['wall']:.0f}", f"{r['wall'] / rows[0][2]['wall']:.2f}",
                       f"{r['cpu']:.0f}", f"{r['cpu'] / n:.0f}", f"{r['peak'] / 2**20:.0f}",
                       f"{r['load_before']:.1f}→{r['load_after']:.1f}"))
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]

@@ -167,14 +167,21 @@ def test_unreachable_node_keeps_the_others():
     assert all(len(n.paths) == 2 for n in ex.nodes if n.reached)
 
 
-def test_plain_text_names_the_real_values(probed):
-    record, ex = probed
-    out = text.text(ex)
+def _assert_names_every_address(out, record, ex, endpoint="{}:80"):
+    """Every node's IP with the nodePort, the ClusterIP with the port, each endpoint's pod IP."""
     for ip in _node_ips(record).values():
         assert f"{ip}:30001" in out
     assert f"{ex.service.cluster_ip}:8080" in out
     for e in ex.endpoints:
-        assert f"DNAT {e.ip}:80" in out and e.pod in out
+        assert endpoint.format(e.ip) in out
+
+
+def test_plain_text_names_the_real_values(probed):
+    record, ex = probed
+    out = text.text(ex)
+    _assert_names_every_address(out, record, ex, endpoint="DNAT {}:80")
+    for e in ex.endpoints:
+        assert e.pod in out
     assert "iptables mode" in out and "netfilter-persistent.service  inactive" in out
     assert "--cascade=orphan" in out
     assert all(len(line) < 200 for line in out.splitlines())
@@ -193,11 +200,7 @@ def test_json_is_the_whole_model(probed):
 def test_svg_renders_to_png_with_the_addresses(probed, tmp_path):
     record, ex = probed
     doc = picture.svg(ex)
-    for ip in _node_ips(record).values():
-        assert f"{ip}:30001" in doc
-    assert f"{ex.service.cluster_ip}:8080" in doc
-    for e in ex.endpoints:
-        assert f"{e.ip}:80" in doc
+    _assert_names_every_address(doc, record, ex)
     renderer = shutil.which("rsvg-convert")
     assert renderer, "rsvg-convert is missing: apt-get install librsvg2-bin (bootstrap.sh does)"
     (tmp_path / "x.svg").write_text(doc)
