@@ -129,6 +129,19 @@ def phases(run_dir: Path) -> list[tuple[str, float]]:
     return list(totals.items())
 
 
+def slowest_tasks(run_dir: Path, count: int) -> list[tuple[float, str]]:
+    """The run's longest tasks (wall time, start event to the next task's), longest first."""
+    marks: list[tuple[datetime, str]] = []
+    for event in load_events(run_dir):
+        kind, data = event.get("event"), event.get("event_data", {})
+        if not event.get("created") or kind not in ("playbook_on_task_start", "playbook_on_stats"):
+            continue
+        label = f"{data.get('role') or '-'}: {data.get('task', '')}" if kind == "playbook_on_task_start" else ""
+        marks.append((datetime.fromisoformat(event["created"]), label))
+    spans = [((end - start).total_seconds(), label) for (start, label), (end, _n) in zip(marks, marks[1:]) if label]
+    return sorted(spans, reverse=True)[:count]
+
+
 def timed(args: list[str]) -> tuple[float, int]:
     print(f"\n$ {' '.join(args)}", flush=True)
     started = time.monotonic()
@@ -174,6 +187,7 @@ def main() -> int:
     parser.add_argument("--artifacts", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the lab afterwards")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor (bench/floor.py)")
+    parser.add_argument("--tasks", type=int, default=0, metavar="N", help="also list each run's N slowest tasks")
     args = parser.parse_args()
 
     floor_steps: list[tuple[str, float]] = []
@@ -238,6 +252,8 @@ def main() -> int:
             print(f"  {run.name}")
             for label, secs in phases(run):
                 print(f"    {label:34} {secs:8.1f} s")
+            for secs, label in slowest_tasks(run, args.tasks):
+                print(f"      {secs:6.1f} s  {label}")
     print("\nbytes pulled per node")
     print(f"  {'node':6} {'address':16} {'apt (sent)':>12} {'apt (upstream)':>15} {'registry':>12}")
     for address, node in sorted(addresses.items(), key=lambda kv: kv[1]):
