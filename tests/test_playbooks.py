@@ -80,3 +80,21 @@ def test_unsupported_os_is_refused_with_its_name(tmp_path):
     assert done.returncode != 0
     assert f"localhost runs {distribution}" in done.stdout
     assert f"labtool supports {distribution} 999 or later" in done.stdout
+
+
+def role_vars(role: str, family: str) -> dict:
+    return yaml.safe_load((ROOT / "roles" / role / "vars" / f"{family}.yml").read_text())
+
+
+@pytest.mark.parametrize("family", ["Debian", "RedHat"])
+def test_node_prep_batch_holds_the_node_roles_packages(family):
+    """node_prep installs the later roles' OS packages in one transaction (playbook wiring).
+    A package missing there costs a package-manager run of its own; one the roles do not
+    install is one too many. iptables-persistent stays out (its debconf answers come first),
+    and containerd is added on Debian by the wiring itself (RHEL's comes from Docker's repo)."""
+    wiring = yaml.safe_load((ROOT / "playbooks/group_vars/all/nodes.yml").read_text())
+    roles = (set(role_vars("iptables", family)["_iptables_packages"])
+             | set(role_vars("kube_packages", family)["_kube_packages_local_dependencies"]))
+    assert set(wiring["nodes_os_packages"][family]) == roles - {"iptables-persistent"}
+    assert "'containerd'" in wiring["node_prep_packages"]
+    assert role_vars("containerd", "Debian")["_containerd_package_name"] == "containerd"
