@@ -87,14 +87,23 @@ def role_vars(role: str, family: str) -> dict:
 
 
 @pytest.mark.parametrize("family", ["Debian", "RedHat"])
-def test_node_prep_batch_holds_the_node_roles_packages(family):
-    """node_prep installs the later roles' OS packages in one transaction (playbook wiring).
-    A package missing there costs a package-manager run of its own; one the roles do not
-    install is one too many. iptables-persistent stays out (its debconf answers come first),
-    and containerd is added on Debian by the wiring itself (RHEL's comes from Docker's repo)."""
+def test_node_prep_installs_what_the_node_roles_would(family):
+    """node_prep installs the later roles' OS packages in one run (playbook wiring) and those
+    roles skip their own install: the wiring's lists must be the roles' own lists."""
     wiring = yaml.safe_load((ROOT / "playbooks/group_vars/all/nodes.yml").read_text())
-    roles = (set(role_vars("iptables", family)["_iptables_packages"])
-             | set(role_vars("kube_packages", family)["_kube_packages_local_dependencies"]))
-    assert set(wiring["nodes_os_packages"][family]) == roles - {"iptables-persistent"}
-    assert "'containerd'" in wiring["node_prep_packages"]
-    assert role_vars("containerd", "Debian")["_containerd_package_name"] == "containerd"
+    own = {"iptables": role_vars("iptables", family)["_iptables_packages"],
+           "kube_packages": role_vars("kube_packages", family)["_kube_packages_local_dependencies"]}
+    if not role_vars("containerd", family)["_containerd_docker_repo"]:  # RHEL's needs the repo first
+        own["containerd"] = [role_vars("containerd", family)["_containerd_package_name"]]
+    assert wiring["nodes_role_packages"][family] == own
+
+
+def test_node_prep_answers_the_iptables_roles_debconf_questions():
+    """iptables-persistent is installed by node_prep, so node_prep gives the answers the
+    iptables role would have given before installing it."""
+    wiring = yaml.safe_load((ROOT / "playbooks/group_vars/all/nodes.yml").read_text())
+    task = yaml.safe_load((ROOT / "roles/iptables/tasks/install.yml").read_text())[0]
+    assert task["ansible.builtin.debconf"]["name"] == "iptables-persistent"
+    role = {f"iptables-persistent/{q}": task["ansible.builtin.debconf"]["value"] for q in task["loop"]}
+    assert {a["question"]: a["value"] for a in wiring["nodes_debconf"]["Debian"]} == role
+    assert {a["name"] for a in wiring["nodes_debconf"]["Debian"]} == {"iptables-persistent"}
