@@ -15,8 +15,10 @@ description:
   - I(prune) removes the files in a directory, below it too, that match a name and carry a
     marker and are not in I(files) (config files of things no longer configured).
   - I(removal_event_dirs) is for a watcher that ignores create events, as containerd 1.6's CNI
-    configuration syncer does (it reloads on write, rename and remove): when a file in one of
-    these directories changed, a marker file is created and removed there afterwards.
+    configuration syncer does (it reloads on write, rename and remove; a file moved into place
+    is a create): after the files are in place, a marker file is created and removed in each
+    of these directories, on every run (not in check mode), so a watcher that missed an
+    earlier write (a run stopped just after it) catches up too. It changes nothing.
 options:
   files:
     type: list
@@ -49,7 +51,7 @@ options:
     type: list
     elements: path
     default: []
-    description: Directories in which a change is followed by a removal event (see above).
+    description: Directories that get a removal event after the files are written (see above).
 """
 
 RETURN = r"""
@@ -267,9 +269,7 @@ def run(params, check_mode):
                 apply_file(spec, dir_mode, made)
     if not check_mode:
         for directory in params["removal_event_dirs"]:
-            directory = os.path.normpath(directory)
-            if any(os.path.dirname(path) == directory for path in changed):
-                removal_event(directory)
+            removal_event(os.path.normpath(directory))
     return made + changed, diffs
 
 
