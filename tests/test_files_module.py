@@ -139,3 +139,17 @@ def test_the_removal_event_leaves_the_directory_as_it_was(tmp_path):
     (tmp_path / "10.conflist").write_text("{}")
     files.removal_event(str(tmp_path))
     assert [p.name for p in tmp_path.iterdir()] == ["10.conflist"]
+
+
+def test_a_file_in_a_watched_directory_is_never_half_there_in_it(tmp_path, monkeypatch):
+    """Its temporary file is made in the parent: a watcher reloading on writes sees only the
+    finished file."""
+    net = tmp_path / "net.d"
+    net.mkdir()
+    seen = []
+    real = files.tempfile.mkstemp
+    monkeypatch.setattr(files.tempfile, "mkstemp", lambda **kw: seen.append(kw["dir"]) or real(**kw))
+    files.run(dict(files=[entry(net / "10.conflist", "{}\n")], directories=[], dir_mode="0755",
+                   prune=[], removal_event_dirs=[str(net)]), check_mode=False)
+    assert seen == [str(tmp_path)]
+    assert [p.name for p in tmp_path.iterdir()] == ["net.d"] and (net / "10.conflist").read_text() == "{}\n"

@@ -60,6 +60,7 @@ changed_paths:
   description: The files and directories written, created or removed, in the order of the arguments.
 """
 
+import errno
 import fnmatch
 import grp
 import os
@@ -185,13 +186,28 @@ def apply_directory(spec, dir_mode, made):
     os.chown(spec.path, spec.uid, spec.gid)
 
 
-def apply_file(spec, dir_mode, made):
+def apply_file(spec, dir_mode, made, watched=()):
+    """Write through a temporary file moved into place. In a watched directory the temporary
+    file is made in its parent (the same file system there, else it falls back to the
+    directory itself): a watcher that reloads on writes would read the directory while the
+    file is not there yet, and say so in its log."""
     if spec.state == "absent":
         os.unlink(spec.path)
         return
     make_parents(spec.path, dir_mode, made)
     directory = os.path.dirname(spec.path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".labtool-", dir=directory)
+    if directory in watched:
+        try:
+            write_through(spec, os.path.dirname(directory) or "/")
+            return
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+    write_through(spec, directory)
+
+
+def write_through(spec, tmp_dir):
+    fd, tmp = tempfile.mkstemp(prefix=".labtool-", dir=tmp_dir)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(spec.content.encode("utf-8"))
@@ -252,6 +268,7 @@ def run(params, check_mode):
         for path in stale_files(rule, wanted):
             files.append(Spec({"path": path, "state": "absent"}, "file", "0644"))
 
+    watched = {os.path.normpath(d) for d in params["removal_event_dirs"]}
     changed, diffs, made = [], [], []
     for spec in dirs:
         diff = plan_directory(spec)
@@ -266,10 +283,10 @@ def run(params, check_mode):
             changed.append(spec.path)
             diffs.extend(found)
             if not check_mode:
-                apply_file(spec, dir_mode, made)
+                apply_file(spec, dir_mode, made, watched)
     if not check_mode:
-        for directory in params["removal_event_dirs"]:
-            removal_event(os.path.normpath(directory))
+        for directory in sorted(watched):
+            removal_event(directory)
     return made + changed, diffs
 
 
