@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 MODULE = (Path(__file__).resolve().parents[1]
           / "collections/ansible_collections/labtool/node/plugins/modules/probe.py")
 
@@ -38,3 +41,14 @@ def test_a_failing_command_fails_the_task_with_its_error(tmp_path):
 def test_a_command_that_cannot_start_fails(tmp_path):
     result = run_module(tmp_path, commands=[["/no/such/program"]])
     assert result["failed"] is True and "/no/such/program" in result["msg"]
+
+
+@pytest.mark.parametrize("name", ["files", "probe"])
+def test_the_module_documentation_is_yaml_that_ansible_doc_can_read(name):
+    text = (MODULE.parent / f"{name}.py").read_text()
+    namespace: dict = {}
+    for block in ("DOCUMENTATION", "RETURN"):
+        start = text.index(block + ' = r"""') + len(block) + 7
+        namespace[block] = yaml.safe_load(text[start:text.index('"""', start)])
+    assert namespace["DOCUMENTATION"]["module"] == name
+    assert isinstance(namespace["RETURN"], dict)

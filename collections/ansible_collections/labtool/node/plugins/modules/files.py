@@ -7,16 +7,17 @@ DOCUMENTATION = r"""
 module: files
 short_description: Write several small files, their directories, and remove stale ones, at once
 description:
-  - One execution instead of one per C(file), C(copy) or C(template) task and loop item: on
+  - One execution instead of one per C(file), C(copy) or C(template) task and loop item; on
     this kind of node each module execution costs half a second or more.
   - Each file is written only when its content, mode, owner or group differ, through a
-    temporary file in the same directory that is moved into place. Missing parent
+    temporary file in the same directory (its parent for a directory in
+    I(removal_event_dirs)) that is moved into place. Missing parent
     directories are created (C(dir_mode), root). Supports check mode and C(--diff).
   - I(prune) removes the files in a directory, below it too, that match a name and carry a
     marker and are not in I(files) (config files of things no longer configured).
   - I(removal_event_dirs) is for a watcher that ignores create events, as containerd 1.6's CNI
     configuration syncer does (it reloads on write, rename and remove; a file moved into place
-    is a create): after the files are in place, a marker file is created and removed in each
+    is a create). After the files are in place, a marker file is created and removed in each
     of these directories, on every run (not in check mode), so a watcher that missed an
     earlier write (a run stopped just after it) catches up too. It changes nothing.
 options:
@@ -51,7 +52,7 @@ options:
     type: list
     elements: path
     default: []
-    description: Directories that get a removal event after the files are written (see above).
+    description: Directories that get a removal event after the files are written (see above); each must exist by then.
 """
 
 RETURN = r"""

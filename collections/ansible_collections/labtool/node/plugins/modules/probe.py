@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 module: probe
 short_description: Run several read-only commands and read several files in one execution
 description:
-  - One execution instead of one C(command), C(slurp) or C(stat) task per look: on this kind
+  - One execution instead of one C(command), C(slurp) or C(stat) task per look; on this kind
     of node each module execution costs half a second or more. The commands run side by side.
   - Fails, naming the command and its error output, when a command cannot start or exits
     non-zero. Never changes anything; runs in check mode too.
