@@ -1,0 +1,98 @@
+#!/usr/bin/python
+"""Several read-only looks at a node (commands, files) in one module execution."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: probe
+short_description: Run several read-only commands and read several files in one execution
+description:
+  - One execution instead of one C(command), C(slurp) or C(stat) task per look; on this kind
+    of node each module execution costs half a second or more. The commands run side by side.
+  - Fails, naming the command and its error output, when a command cannot start or exits
+    non-zero. Never changes anything; runs in check mode too.
+options:
+  commands:
+    type: list
+    elements: list
+    default: []
+    description: Commands (argv), each run without a shell.
+  files:
+    type: list
+    elements: path
+    default: []
+    description: Files to read (text); a missing file is C(null) in the result, not an error.
+  timeout:
+    type: int
+    default: 60
+    description: Seconds each command may take.
+"""
+
+RETURN = r"""
+commands:
+  type: list
+  description: Per command, in order, C(argv), C(rc), C(stdout) and C(stderr) (both without the trailing newline).
+files:
+  type: dict
+  description: Each file's path to its content, or C(null) when it does not exist.
+"""
+
+import subprocess
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def run_commands(commands, timeout):
+    """Each command's result; they run side by side. Raises OSError if one cannot start."""
+    started = [(argv, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+               for argv in commands]
+    results = []
+    for argv, proc in started:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            err += b"\n(killed after %d s)" % timeout
+        results.append({"argv": argv, "rc": proc.returncode,
+                        "stdout": out.decode("utf-8", "replace").rstrip("\n"),
+                        "stderr": err.decode("utf-8", "replace").rstrip("\n")})
+    return results
+
+
+def read_files(paths):
+    found = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                found[path] = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            found[path] = None
+    return found
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            commands=dict(type="list", elements="list", default=[]),
+            files=dict(type="list", elements="path", default=[]),
+            timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    commands = [[str(arg) for arg in argv] for argv in module.params["commands"]]
+    try:
+        results = run_commands(commands, module.params["timeout"])
+        files = read_files(module.params["files"])
+    except OSError as exc:
+        module.fail_json(msg=str(exc))
+    for result in results:
+        if result["rc"] != 0:
+            module.fail_json(msg="%s exited %d: %s" % (" ".join(result["argv"]), result["rc"],
+                                                       result["stderr"] or result["stdout"]),
+                             commands=results, files=files)
+    module.exit_json(changed=False, commands=results, files=files)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The labtool.node.probe module: several read-only commands and file reads in one execution,
+failing with the command's own error when one fails."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+MODULE = (Path(__file__).resolve().parents[1]
+          / "collections/ansible_collections/labtool/node/plugins/modules/probe.py")
+
+
+def run_module(tmp_path: Path, **args) -> dict:
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    done = subprocess.run([sys.executable, str(MODULE), str(args_file)],
+                          capture_output=True, text=True, check=False)
+    return json.loads(done.stdout)
+
+
+def test_commands_and_files_come_back_in_order(tmp_path):
+    (tmp_path / "a").write_text("1\n")
+    result = run_module(tmp_path, commands=[["echo", "one"], ["printf", "two\nlines\n"]],
+                        files=[str(tmp_path / "a"), str(tmp_path / "missing")])
+    assert result["changed"] is False
+    assert [c["stdout"] for c in result["commands"]] == ["one", "two\nlines"]
+    assert result["files"] == {str(tmp_path / "a"): "1\n", str(tmp_path / "missing"): None}
+
+
+def test_a_failing_command_fails_the_task_with_its_error(tmp_path):
+    result = run_module(tmp_path, commands=[["true"], ["sh", "-c", "echo broken >&2; exit 3"]])
+    assert result["failed"] is True
+    assert result["msg"] == "sh -c echo broken >&2; exit 3 exited 3: broken"
+
+
+def test_a_command_that_cannot_start_fails(tmp_path):
+    result = run_module(tmp_path, commands=[["/no/such/program"]])
+    assert result["failed"] is True and "/no/such/program" in result["msg"]
+
+
+@pytest.mark.parametrize("name", ["files", "probe"])
+def test_the_module_documentation_is_yaml_that_ansible_doc_can_read(name):
+    text = (MODULE.parent / f"{name}.py").read_text()
+    namespace: dict = {}
+    for block in ("DOCUMENTATION", "RETURN"):
+        start = text.index(block + ' = r"""') + len(block) + 7
+        namespace[block] = yaml.safe_load(text[start:text.index('"""', start)])
+    assert namespace["DOCUMENTATION"]["module"] == name
+    assert isinstance(namespace["RETURN"], dict)
