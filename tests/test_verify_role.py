@@ -6,9 +6,11 @@ PASS when it holds; the rows reach the report through set_stats (labtool_verify)
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -203,3 +205,49 @@ def test_coredns_is_not_expected_where_it_was_not_installed(tmp_path, nodeport):
     assert code == 0
     assert "coredns-ready" not in results
     assert results["kube-system-pods"]["ok"] is True
+
+
+_LOOKUP = ROOT / "roles/verify/lookup_plugins/verify_get.py"
+
+
+def _verify_get():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify_get", _LOOKUP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_controllers_get_says_what_the_uri_module_said(nodeport):
+    lookup = _verify_get()
+    answer = lookup.get(f"http://127.0.0.1:{nodeport}/", 5)
+    assert answer["status"] == 200 and "Welcome to nginx" in answer["content"]
+    with socket_closed() as port:
+        refused = lookup.get(f"http://127.0.0.1:{port}/", 5)
+    assert refused["status"] == -1
+    assert refused["msg"] == ("Status code was -1 and not [200]: Request failed: "
+                              "<urlopen error [Errno 111] Connection refused>")
+
+
+def test_the_get_tries_again_only_while_the_page_is_not_there():
+    lookup = _verify_get()
+    answers = [{"status": -1, "content": "", "msg": "refused"},
+               {"status": 200, "content": "It works!", "msg": "OK"},
+               {"status": 200, "content": "Welcome to nginx!", "msg": "OK"}]
+    slept = []
+    got = lookup.get_until("http://x/", "Welcome to nginx", 5, 5, 2, sleep=slept.append,
+                           fetch=lambda url, timeout: dict(answers.pop(0)))
+    assert got["attempts"] == 3 and got["status"] == 200 and slept == [2, 2]
+    never = lookup.get_until("http://x/", "Welcome to nginx", 5, 5, 2, sleep=slept.append,
+                             fetch=lambda url, timeout: {"status": 502, "content": "", "msg": "bad"})
+    assert never["attempts"] == 5 and never["status"] == 502
+
+
+@contextlib.contextmanager
+def socket_closed():
+    """A local port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yield port
