@@ -38,6 +38,7 @@ sys.stdout.write(open(os.path.join(os.environ["FAKE_DIR"], "{name}")).read())
 """
 
 NODE = "localhost"
+WORKER = "w1"  # a second inventory name for this machine: a worker checked without the control plane
 
 
 def kind(obj, kind_, namespace="default", name=None):
@@ -100,7 +101,7 @@ def nodeport():
 
 
 def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPED,
-             coredns=True) -> tuple[int, dict[str, dict]]:
+             coredns=True, limit=None) -> tuple[int, dict[str, dict]]:
     fake = tmp_path / "bin"
     fake.mkdir()
     for name, text in {"kubectl": FAKE_KUBECTL, "iptables-save": FAKE_PRINT.format(name="nat"),
@@ -115,18 +116,21 @@ def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPE
     (data / "show").write_text(show)
     play = tmp_path / "play.yml"
     play.write_text(yaml.safe_dump([{
-        "name": "The verify role", "hosts": "control_plane", "gather_facts": False,
+        "name": "The verify role", "hosts": "control_plane:workers", "gather_facts": False,
         "roles": [{"role": "verify", "verify_replace_pod": False, "verify_coredns": coredns,
                    "verify_kube_system_timeout": 3, "verify_kube_proxy_timeout": 0,
                    "verify_node_address": "127.0.0.1",
                    "verify_service": {"name": "mysvc", "port": 8080, "node_port": port}}]}]))
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"children": {"control_plane": {"hosts": {
-        NODE: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}}}))
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(yaml.safe_dump({"all": {"children": {
+        "control_plane": {"hosts": {NODE: local}},
+        "workers": {"hosts": {WORKER: local} if limit else {}}}}}))
     env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_SHOW_CUSTOM_STATS": "1",
            "FAKE_DIR": str(data), "PATH": f"{fake}:{BIN}:/usr/bin:/bin", "HOME": str(Path.home())}
-    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(play)],
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(play),
+                           *(["--limit", limit] if limit else [])],
                           capture_output=True, text=True, env={**os.environ, **env}, cwd=tmp_path)
     assert done.returncode in (0, 2), done.stdout[-3000:] + done.stderr
     rows = json.loads(done.stdout)["global_custom_stats"]["labtool_verify"]
@@ -251,3 +255,13 @@ def socket_closed():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     yield port
+
+
+def test_without_the_control_plane_among_the_checked_nodes_the_cluster_is_still_read(tmp_path, nodeport):
+    worker = {"metadata": {"name": WORKER}, "status": READY_NODE["status"]}
+    code, results = run_role(tmp_path, nodeport, objects=cluster(nodeport, nodes=(READY_NODE, worker)),
+                             limit=WORKER)
+    assert code == 0
+    rows = {(r["check"], r["node"]) for r in results.values()}
+    assert ("node-ready", WORKER) in rows and ("rc-ready", NODE) in rows
+    assert ("node-ready", NODE) not in rows

@@ -1,5 +1,6 @@
 #!/usr/bin/python
-"""One read of what verify checks on a node: its NAT rules and the iptables service's state."""
+"""One read of what verify checks on a node: its NAT rules and the iptables service's state
+(and, on the control plane, the cluster's objects through kubectl)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ options:
     elements: str
     default: []
     description: systemd units (without C(.service)) whose LoadState and ActiveState are read.
+  kubectl:
+    type: list
+    elements: str
+    description:
+      - A kubectl command (argv) that reads the cluster; given on the control plane, so that
+        its read costs no round trip of its own. Its rc, stdout and stderr are returned as
+        C(cluster).
 """
 
 RETURN = r"""
@@ -24,6 +32,7 @@ units:
   type: dict
   description: Per unit name, the properties C(systemctl show) printed (LoadState, ActiveState).
 units_error: {type: str, description: What systemctl said when it failed (empty otherwise).}
+cluster: {type: dict, description: "With I(kubectl): its rc, stdout, stderr."}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -40,7 +49,8 @@ def parse_show(text, names):
 
 
 def main():
-    module = AnsibleModule(argument_spec={"units": {"type": "list", "elements": "str", "default": []}},
+    module = AnsibleModule(argument_spec={"units": {"type": "list", "elements": "str", "default": []},
+                                          "kubectl": {"type": "list", "elements": "str"}},
                            supports_check_mode=True)
     rc, out, err = module.run_command(["iptables-save", "-t", "nat"])
     result = {"changed": False, "nat": {"rc": rc, "stdout": out, "stderr": err.strip()},
@@ -53,6 +63,9 @@ def main():
             result["units"][name] = {k: v for k, v in props.items() if k != "Id"}
         if rc != 0:
             result["units_error"] = err.strip() or "systemctl show exited with status %d" % rc
+    if module.params["kubectl"]:
+        rc, out, err = module.run_command(module.params["kubectl"])
+        result["cluster"] = {"rc": rc, "stdout": out, "stderr": err.strip()}
     module.exit_json(**result)
 
 
