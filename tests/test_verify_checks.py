@@ -250,11 +250,17 @@ def test_node_ready_says_why_it_is_not():
         "kubectl get nodes failed: refused"
 
 
-LINES = ["my-nginx-a||True", "my-nginx-b||True", "my-nginx-old|2021-01-20T10:00:00Z|True"]
+def rc_pod(name, deleting=False, app="nginx", namespace="default"):
+    meta = {"name": name, "namespace": namespace, "labels": {"app": app}}
+    if deleting:
+        meta["deletionTimestamp"] = "2021-01-20T10:00:00Z"
+    return {"kind": "Pod", "metadata": meta, "status": {}}
 
 
 def test_rc_replaces_pod():
-    before = checks.verify_replace_before(LINES)
+    listing_ = read(rc_pod("my-nginx-b"), rc_pod("my-nginx-a"), rc_pod("my-nginx-old", deleting=True),
+                    rc_pod("dep01-x", app="web"), rc_pod("my-nginx-z", namespace="other"))
+    before = checks.verify_replace_before(listing_, "default", "nginx")
     assert before == ["my-nginx-a", "my-nginx-b"]
     after = ["my-nginx-a|2021-01-20T10:05:00Z|True", "my-nginx-b||True", "my-nginx-c||False"]
     assert checks.verify_replace_done(after, before, 2) is False

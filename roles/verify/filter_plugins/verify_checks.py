@@ -333,9 +333,14 @@ def _live_pods(lines) -> list[tuple[str, bool]]:
     return out
 
 
-def verify_replace_before(lines) -> list[str]:
-    """The RC's live pods before the deletion, by name; the check deletes the first."""
-    return sorted(name for name, _ in _live_pods(lines))
+def verify_replace_before(cluster_read, namespace: str, app_label: str) -> list[str]:
+    """The RC's live pods (label app=``app_label``, not being deleted) in the cluster read,
+    by name; the check deletes the first."""
+    items, _ = _listing(cluster_read)
+    return sorted(
+        (p.get("metadata") or {}).get("name", "") for p in _of_namespace(items, "Pod", namespace)["items"]
+        if ((p.get("metadata") or {}).get("labels") or {}).get("app") == app_label
+        and not (p.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def verify_replace_done(lines, before, replicas) -> bool:
