@@ -35,6 +35,8 @@ units_error: {type: str, description: What systemctl said when it failed (empty 
 cluster: {type: dict, description: "With I(kubectl): its rc, stdout, stderr."}
 """
 
+import subprocess
+
 from ansible.module_utils.basic import AnsibleModule
 
 
@@ -52,6 +54,15 @@ def main():
     module = AnsibleModule(argument_spec={"units": {"type": "list", "elements": "str", "default": []},
                                           "kubectl": {"type": "list", "elements": "str"}},
                            supports_check_mode=True)
+    # kubectl (the slowest read: its own start and the API server's answer) runs while the
+    # node's own reads do
+    kubectl = None
+    if module.params["kubectl"]:
+        try:
+            kubectl = subprocess.Popen(module.params["kubectl"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            kubectl = exc
     rc, out, err = module.run_command(["iptables-save", "-t", "nat"])
     result = {"changed": False, "nat": {"rc": rc, "stdout": out, "stderr": err.strip()},
               "units": {}, "units_error": ""}
@@ -63,9 +74,11 @@ def main():
             result["units"][name] = {k: v for k, v in props.items() if k != "Id"}
         if rc != 0:
             result["units_error"] = err.strip() or "systemctl show exited with status %d" % rc
-    if module.params["kubectl"]:
-        rc, out, err = module.run_command(module.params["kubectl"])
-        result["cluster"] = {"rc": rc, "stdout": out, "stderr": err.strip()}
+    if isinstance(kubectl, OSError):
+        result["cluster"] = {"rc": 127, "stdout": "", "stderr": "%s: %s" % (module.params["kubectl"][0], kubectl)}
+    elif kubectl is not None:
+        out, err = kubectl.communicate()
+        result["cluster"] = {"rc": kubectl.returncode, "stdout": out, "stderr": err.strip()}
     module.exit_json(**result)
 
 
