@@ -129,6 +129,19 @@ def changed_nothing(result) -> bool:
     return bool(result.hosts) and all(c.changed == 0 for c in result.hosts.values())
 
 
+READ_ONLY_NOTE = ("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
+                  "which deletes a pod, runs with 'labtool verify'")
+
+
+def _up_extravars(extravars, *, tags, check, no_verify):
+    """The up run's extra vars. When the checks would follow the up, the up runs the
+    read-only ones itself if it finds every node as the last up left it (the last play of
+    playbooks/up.yml): one ansible-playbook run instead of two."""
+    if tags or check or no_verify:
+        return extravars
+    return {**(extravars or {}), "labtool_verify_unchanged": True}
+
+
 def _file_option(f):
     return click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
                         help="The lab file (default: the local lab's .labtool/<name>/lab.yml).")(f)
@@ -278,13 +291,15 @@ def _class_up(classroom, *, limit, tags, check, verbosity, extravars, no_verify)
 
     def plan(lab, run):
         up = run("up", limit=limit, tags=tags, check=check, verbosity=verbosity,
-                 extravars=extravars)
+                 extravars=_up_extravars(extravars, tags=tags, check=check, no_verify=no_verify))
         code = exit_code_for(up)
         word = _lab_word(up) + (", nothing changed" if changed_nothing(up) else "")
         if up.unreachable_hosts and not up.failed_hosts and up.status == "failed":
             word = f"done without {', '.join(up.unreachable_hosts)} (unreachable)"
-        if code in (EXIT_OK, EXIT_UNREACHABLE) and not (up.failed_hosts or tags or check
-                                                        or no_verify):
+        if up.verify:  # nothing changed: the up ran the read-only checks itself
+            word = "nothing changed, read-only verify " + ("failed" if up.failed_checks else _lab_word(up))
+        elif code in (EXIT_OK, EXIT_UNREACHABLE) and not (up.failed_hosts or tags or check
+                                                          or no_verify):
             nodes = _without(limit, up.unreachable_hosts, lab) if up.unreachable_hosts else limit
             if not up.unreachable_hosts or nodes:
                 verify = run("verify", limit=nodes, verbosity=verbosity,
@@ -371,8 +386,13 @@ def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity, la
         sys.exit(_class_up(_pick(lab, lab_names), limit=limit, tags=tags, check=check,
                            verbosity=verbosity, extravars=extravars, no_verify=no_verify))
     result = _run_result("up", lab, limit=limit, tags=tags, check=check, verbosity=verbosity,
-                         extravars=extravars)
+                         extravars=_up_extravars(extravars, tags=tags, check=check,
+                                                 no_verify=no_verify))
     code = exit_code_for(result)
+    if result.verify:
+        # every node was as the last up left it: the up ran the read-only checks itself
+        _err(READ_ONLY_NOTE)
+        sys.exit(code)
     if code == EXIT_UNREACHABLE and not (result.failed_hosts or tags or check or no_verify):
         # the nodes that answered went as far as they could: check them, keep exit code 4
         reachable = _without(limit, result.unreachable_hosts, lab)
@@ -384,8 +404,7 @@ def up(file, name, artifacts, no_verify, full, limit, tags, check, verbosity, la
         sys.exit(code)
     if changed_nothing(result):
         # the pod-deletion check is itself a change: an up that changed nothing skips it
-        _err("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
-             "which deletes a pod, runs with 'labtool verify'")
+        _err(READ_ONLY_NOTE)
         sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity,
                       extravars={"verify_replace_pod": False}))
     sys.exit(_run("verify", lab, limit=limit, verbosity=verbosity))

@@ -373,11 +373,12 @@ def lab_summary(run, nodes: list[str], node_port: int) -> dict[str, Any]:
                    and c.get("node") in nodes)
 
     unreachable = run.unreachable_hosts
-    # a failed check fails the verify role's last task on the control plane: it is
-    # reported as the checks that failed, not as a failed node
+    # a failed check fails the verify role's last task on the control plane (in verify.yml,
+    # or in up.yml's read-only checks): it is reported as the checks that failed, not as a
+    # failed node
     failed = sorted({f.host for r in run.runs for f in r.failures
                      if not f.unreachable and f.host
-                     and not (r.playbook == "verify" and f.role == "verify" and r.failed_checks)})
+                     and not (f.role == "verify" and r.failed_checks)})
     verify_failed = run.failed_checks
     parts = []
     if unreachable:

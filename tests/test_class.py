@@ -217,6 +217,20 @@ def test_class_up_runs_up_then_verify_for_every_lab(write_lab, fake_class_runs):
                                                     ("s2", "up"), ("s2", "verify")]
 
 
+def test_class_up_of_an_unchanged_lab_verifies_in_the_up_run(write_lab, fake_class_runs):
+    calls, outcomes = fake_class_runs
+    checks = {"node-ready/cp": {"check": "node-ready", "node": "cp", "ok": True, "detail": "Ready=True"}}
+    outcomes[("s1", "up")] = RunResult(playbook="up", status="successful", hosts={"cp": HostCounts(ok=9)},
+                                       verify=checks)
+    outcomes[("s2", "up")] = RunResult(playbook="up", status="failed", hosts={"cp": HostCounts(ok=8, failed=1)},
+                                       verify={"node-ready/cp": {**checks["node-ready/cp"], "ok": False}})
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD, "class.yml"))])
+    assert result.exit_code == 3, result.output
+    assert sorted((c[0], c[1]) for c in calls) == [("s1", "up"), ("s2", "up")]
+    assert all(c[2]["extravars"] == {"labtool_verify_unchanged": True} for c in calls)
+    assert "verify failed: 1 check(s)" in result.output and "failed: cp" not in result.output
+
+
 def test_class_up_lab_picks_labs(write_lab, fake_class_runs):
     calls, _ = fake_class_runs
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD, "class.yml")), "--lab", "s2"])

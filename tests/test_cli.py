@@ -92,7 +92,44 @@ def test_up_full_runs_every_role(write_lab, fake_runs):
     calls, _ = fake_runs
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--full"])
     assert result.exit_code == 0, result.output
-    assert calls[0][1]["extravars"] == {"converge_stamp_skip_unchanged": False}
+    assert calls[0][1]["extravars"] == {"converge_stamp_skip_unchanged": False,
+                                        "labtool_verify_unchanged": True}
+
+
+def test_up_asks_for_the_read_only_checks_only_when_checks_follow(write_lab, fake_runs):
+    calls, _ = fake_runs
+    lab = str(write_lab(GOOD_LAB))
+    for extra in ([], ["--no-verify"], ["--check"], ["--tags", "iptables"]):
+        calls.clear()
+        assert CliRunner().invoke(cli.main, ["up", "-f", lab, *extra]).exit_code == 0
+        asked = (calls[0][1]["extravars"] or {}).get("labtool_verify_unchanged", False)
+        assert asked is (not extra), extra
+
+
+UNCHANGED_AND_CHECKED = {
+    "nodeport-serves-nginx/cp": {"check": "nodeport-serves-nginx", "node": "cp", "ok": True,
+                                 "detail": 'GET http://10.0.0.1:30001/: HTTP 200, "Welcome to nginx" on the page'}}
+
+
+def test_up_that_ran_the_read_only_checks_starts_no_second_run(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    outcomes["up"] = RunResult(playbook="up", status="successful", hosts={"cp": HostCounts(ok=9)},
+                               verify=UNCHANGED_AND_CHECKED)
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in calls] == ["up"]
+    assert "rc-replaces-pod" in result.output and "Welcome to nginx" in result.output
+
+
+def test_up_whose_read_only_checks_fail_exits_3(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    failed = {k: {**v, "ok": False, "detail": "GET http://10.0.0.1:30001/: HTTP 502"}
+              for k, v in UNCHANGED_AND_CHECKED.items()}
+    outcomes["up"] = RunResult(playbook="up", status="failed",
+                               hosts={"cp": HostCounts(ok=8, failed=1)}, verify=failed)
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 3, result.output
+    assert [c[0] for c in calls] == ["up"] and "HTTP 502" in result.output
 
 
 def test_failed_up_skips_verify_and_exits_1(write_lab, fake_runs):

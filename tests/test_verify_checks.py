@@ -6,6 +6,7 @@ rules. The judgements are the role's filter plugin, evaluated here on kubectl's 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,164 @@ def test_iptables_service_in_the_state_the_lab_asks_for_passes(wanted, active):
 ])
 def test_iptables_service_or_kube_proxy_rules_wrong_fails(wanted, unit, nat):
     assert checks.verify_iptables_service(unit, "netfilter-persistent", wanted, nat)["ok"] is False
+
+
+# ------------------------------------------------------------ the rows from the one-call reads
+
+def test_kubectl_age_column():
+    assert [checks.human_duration(s) for s in (-5, -1, 0, 119, 120, 300, 301, 600, 10799,
+                                               10800, 3 * 3600 + 60, 47 * 3600, 3 * 86400 + 3600,
+                                               30 * 86400, 3 * 365 * 86400 + 86400)] == [
+        "<invalid>", "0s", "0s", "119s", "2m", "5m", "5m1s", "10m", "179m",
+        "3h", "3h1m", "47h", "3d1h", "30d", "3y1d"]
+
+
+SVC_JSON = {"kind": "Service", "metadata": {"name": "mysvc", "namespace": "default",
+                                            "creationTimestamp": "2021-01-20T10:00:00Z"},
+            "spec": {"type": "NodePort", "clusterIP": "10.107.14.71",
+                     "ports": [{"port": 8080, "nodePort": 30001, "protocol": "TCP"}]}}
+NOW = 1611136800.0 + 300  # five minutes after the Service was made
+
+
+def test_svc_line_is_what_kubectl_get_svc_prints():
+    assert checks.svc_line(SVC_JSON, NOW) == "mysvc NodePort 10.107.14.71 <none> 8080:30001/TCP 5m"
+    plain = {**SVC_JSON, "spec": {"clusterIP": "10.96.0.10", "externalIPs": ["192.0.2.1"],
+                                  "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}}
+    assert checks.svc_line(plain, NOW) == "mysvc ClusterIP 10.96.0.10 192.0.2.1 53/UDP,53/TCP 5m"
+
+
+def read(*items, rc=0, stderr=""):
+    return {"rc": rc, "stdout": json.dumps({"kind": "List", "items": list(items)}) if rc == 0 else "",
+            "stderr": stderr}
+
+
+CLUSTER_ARGS = dict(node="cp", namespace="default", service={"name": "mysvc", "port": 8080, "node_port": 30001},
+                    deployment={"name": "dep01", "replicas": 2},
+                    replication_controller={"name": "my-nginx", "replicas": 2, "app_label": "nginx"},
+                    coredns=True, now=NOW)
+
+
+def test_service_ports_needs_the_walkthroughs_port_pair_in_the_right_namespace():
+    rows = {r["check"]: r for r in checks.verify_cluster_checks(read(SVC_JSON), **CLUSTER_ARGS)}
+    assert rows["service-ports"] == {"check": "service-ports", "node": "cp", "ok": True,
+                                     "detail": "mysvc NodePort 10.107.14.71 <none> 8080:30001/TCP 5m"}
+    elsewhere = {**SVC_JSON, "metadata": {**SVC_JSON["metadata"], "namespace": "other"}}
+    rows = {r["check"]: r for r in checks.verify_cluster_checks(read(elsewhere), **CLUSTER_ARGS)}
+    assert rows["service-ports"]["ok"] is False
+    other_port = {**SVC_JSON, "spec": {**SVC_JSON["spec"], "ports": [{"port": 8080, "nodePort": 30002,
+                                                                      "protocol": "TCP"}]}}
+    rows = {r["check"]: r for r in checks.verify_cluster_checks(read(other_port), **CLUSTER_ARGS)}
+    assert rows["service-ports"]["ok"] is False and "8080:30002/TCP" in rows["service-ports"]["detail"]
+
+
+def test_a_failed_cluster_read_fails_every_cluster_row_with_kubectls_words():
+    rows = checks.verify_cluster_checks(read(rc=1, stderr="Unable to connect to the server"), **CLUSTER_ARGS)
+    assert [r["check"] for r in rows] == ["service-ports", "rc-ready", "deployment-available",
+                                          "kube-system-pods", "coredns-ready"]
+    assert all(not r["ok"] and "Unable to connect to the server" in r["detail"] for r in rows)
+    assert checks.verify_cluster_settled(read(rc=1)) is False
+
+
+def test_settled_follows_kube_system_only():
+    starting = {**pod("kube-scheduler-cp", ready=False), "kind": "Pod"}
+    starting["metadata"]["namespace"] = "kube-system"
+    elsewhere = {**pod("dep01-x", ready=False), "kind": "Pod"}
+    elsewhere["metadata"]["namespace"] = "default"
+    healthy = [{**p, "kind": "Pod", "metadata": {**p["metadata"], "namespace": "kube-system"}} for p in HEALTHY]
+    assert checks.verify_cluster_settled(read(*healthy, elsewhere)) is True
+    assert checks.verify_cluster_settled(read(*healthy, starting)) is False
+
+
+NODE_ARGS = dict(node="w1", url="http://10.0.0.2:30001/", node_port=30001, page_text="Welcome to nginx",
+                 services={"Debian": "netfilter-persistent", "RedHat": "iptables"})
+NODE_READ = {"nat": {"rc": 0, "stdout": "\n".join(NAT), "stderr": ""},
+             "units": {"netfilter-persistent": {"LoadState": "loaded", "ActiveState": "inactive"},
+                       "iptables": {"LoadState": "not-found", "ActiveState": "inactive"}}}
+NODES = read({"kind": "Node", "metadata": {"name": "w1"},
+              "status": {"conditions": [{"type": "Ready", "status": "True", "message": "kubelet is ready"}]}})
+
+
+def node_rows(node_read=NODE_READ, http=None, cluster=NODES, **kw):
+    http = {"status": 200, "content": "<h1>Welcome to nginx!</h1>"} if http is None else http
+    return {r["check"]: r for r in checks.verify_node_checks(node_read, http, cluster, **{**NODE_ARGS, **kw})}
+
+
+def test_a_healthy_node_passes_with_the_old_details():
+    rows = node_rows()
+    assert {c: r["ok"] for c, r in rows.items()} == {
+        "nodeport-serves-nginx": True, "iptables-nodeport-rule": True,
+        "iptables-service-stopped": True, "node-ready": True}
+    assert rows["nodeport-serves-nginx"]["detail"] == \
+        'GET http://10.0.0.2:30001/: HTTP 200, "Welcome to nginx" on the page'
+    assert rows["iptables-nodeport-rule"]["detail"] == \
+        "1 KUBE-NODEPORTS rule(s) for dport 30001: -A KUBE-NODEPORTS -p tcp -m tcp --dport 30001 -j KUBE-SVC-ABC"
+    assert rows["node-ready"]["detail"] == "Ready=True: kubelet is ready"
+
+
+def test_the_iptables_service_of_the_nodes_os_family_counts_when_facts_say_it():
+    # on a RHEL node only iptables counts, even if netfilter-persistent were there
+    rows = node_rows(os_family="RedHat")
+    assert rows["iptables-service-stopped"]["ok"] is False
+    assert rows["iptables-service-stopped"]["detail"].startswith("iptables not installed (not-found)")
+
+
+@pytest.mark.parametrize("http,words", [
+    ({"status": 200, "content": "It works!"}, 'HTTP 200, no "Welcome to nginx" on the page'),
+    ({"status": -1, "msg": "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111] "
+                           "Connection refused>"}, "HTTP -1: <urlopen error [Errno 111] Connection refused>"),
+    ({"status": 502, "msg": "Status code was 502 and not [200]: HTTP Error 502"}, "HTTP 502: Status code was 502"),
+])
+def test_a_nodeport_that_does_not_serve_nginx_fails(http, words):
+    row = node_rows(http=http)["nodeport-serves-nginx"]
+    assert row["ok"] is False and words in row["detail"]
+
+
+def test_a_node_without_the_nodeport_rule_or_a_failed_read_fails():
+    no_rule = {**NODE_READ, "nat": {"rc": 0, "stdout": "*nat\nCOMMIT", "stderr": ""}}
+    assert node_rows(no_rule)["iptables-nodeport-rule"]["detail"] == \
+        "no KUBE-NODEPORTS rule for dport 30001 in iptables-save -t nat"
+    failed = {"nat": {"rc": 1, "stdout": "", "stderr": "iptables-save: command not found"}, "units": {}}
+    rows = node_rows(failed)
+    assert rows["iptables-nodeport-rule"]["detail"].endswith("(iptables-save: command not found)")
+    assert rows["iptables-service-stopped"]["ok"] is False
+    module_failed = node_rows({"failed": True, "msg": "python not found"})
+    assert not module_failed["iptables-nodeport-rule"]["ok"]
+    assert "python not found" in module_failed["iptables-nodeport-rule"]["detail"]
+
+
+def test_node_ready_says_why_it_is_not():
+    assert node_rows(cluster=read())["node-ready"]["detail"] == "no node named w1 in the cluster"
+    assert node_rows(cluster=read(rc=1, stderr="refused"))["node-ready"]["detail"] == \
+        "kubectl get nodes failed: refused"
+
+
+def rc_pod(name, deleting=False, app="nginx", namespace="default"):
+    meta = {"name": name, "namespace": namespace, "labels": {"app": app}}
+    if deleting:
+        meta["deletionTimestamp"] = "2021-01-20T10:00:00Z"
+    return {"kind": "Pod", "metadata": meta, "status": {}}
+
+
+def test_rc_replaces_pod():
+    listing_ = read(rc_pod("my-nginx-b"), rc_pod("my-nginx-a"), rc_pod("my-nginx-old", deleting=True),
+                    rc_pod("dep01-x", app="web"), rc_pod("my-nginx-z", namespace="other"))
+    before = checks.verify_replace_before(listing_, "default", "nginx")
+    assert before == ["my-nginx-a", "my-nginx-b"]
+    after = ["my-nginx-a|2021-01-20T10:05:00Z|True", "my-nginx-b||True", "my-nginx-c||False"]
+    assert checks.verify_replace_done(after, before, 2) is False
+    after[2] = "my-nginx-c||True"
+    assert checks.verify_replace_done(after, before, 2) is True
+    args = dict(node="cp", before=before, delete={"changed": True, "rc": 0}, replicas=2, timeout=60,
+                app_label="nginx")
+    row = checks.verify_replace_check(after, elapsed=4.26, **args)
+    assert row == {"check": "rc-replaces-pod", "node": "cp", "ok": True,
+                   "detail": "deleted my-nginx-a; 2 of 2 pods Ready, new: my-nginx-c, after 4.3 s (limit 60 s)"}
+    assert checks.verify_replace_check(after, elapsed=61, **args)["ok"] is False
+    assert checks.verify_replace_check(after[1:2], elapsed=61, **args)["detail"].endswith(
+        "1 of 2 pods Ready, new: none, after 61.0 s (limit 60 s)")
+    failed = checks.verify_replace_check([], elapsed=0, **{**args, "delete": {"changed": False, "rc": 1,
+                                                                               "stderr": "forbidden"}})
+    assert failed["ok"] is False and failed["detail"] == "kubectl delete pod my-nginx-a failed: forbidden"
+    none = checks.verify_replace_check([], elapsed=0, **{**args, "before": [], "delete": {}})
+    assert none == {"check": "rc-replaces-pod", "node": "cp", "ok": False,
+                    "detail": "no live pod labelled app=nginx to delete"}
