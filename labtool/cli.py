@@ -297,7 +297,7 @@ def _class_up(classroom, *, limit, tags, check, verbosity, extravars, no_verify)
         if up.unreachable_hosts and not up.failed_hosts and up.status == "failed":
             word = f"done without {', '.join(up.unreachable_hosts)} (unreachable)"
         if up.verify:  # nothing changed: the up ran the read-only checks itself
-            word = "nothing changed, read-only verify " + ("failed" if up.failed_checks else _lab_word(up))
+            word = "ok, nothing changed, read-only verify " + ("failed" if up.failed_checks else _lab_word(up))
         elif code in (EXIT_OK, EXIT_UNREACHABLE) and not (up.failed_hosts or tags or check
                                                           or no_verify):
             nodes = _without(limit, up.unreachable_hosts, lab) if up.unreachable_hosts else limit

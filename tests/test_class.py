@@ -229,6 +229,9 @@ def test_class_up_of_an_unchanged_lab_verifies_in_the_up_run(write_lab, fake_cla
     assert sorted((c[0], c[1]) for c in calls) == [("s1", "up"), ("s2", "up")]
     assert all(c[2]["extravars"] == {"labtool_verify_unchanged": True} for c in calls)
     assert "verify failed: 1 check(s)" in result.output and "failed: cp" not in result.output
+    # the words molecule's classroom scenario looks for
+    assert "[s1] up ok, nothing changed, read-only verify ok" in result.output
+    assert "[s2] up ok, nothing changed, read-only verify failed" in result.output
 
 
 def test_class_up_lab_picks_labs(write_lab, fake_class_runs):
