@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+import ansible_module  # tests/ansible_module.py
 
 MODULE = Path(__file__).resolve().parents[1] / "roles/converge_stamp/library/converge_stamp.py"
 spec = importlib.util.spec_from_file_location("converge_stamp", MODULE)
@@ -19,11 +18,7 @@ spec.loader.exec_module(stamp)
 
 
 def run_module(tmp_path: Path, **args) -> dict:
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    done = subprocess.run([sys.executable, str(MODULE), str(args_file)],
-                          capture_output=True, text=True, check=False)
-    return json.loads(done.stdout)
+    return ansible_module.run(MODULE, tmp_path, args)
 
 
 @pytest.fixture

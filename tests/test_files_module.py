@@ -5,14 +5,12 @@ stale-file removal and the removal event that makes containerd reload its CNI di
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+
+import ansible_module  # tests/ansible_module.py
 
 MODULE = (Path(__file__).resolve().parents[1]
           / "collections/ansible_collections/labtool/node/plugins/modules/files.py")
@@ -25,11 +23,7 @@ ME = {"owner": str(os.getuid()), "group": str(os.getgid())}
 
 def run_module(tmp_path: Path, check: bool = False, diff: bool = False, **args) -> dict:
     args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    done = subprocess.run([sys.executable, str(MODULE), str(args_file)],
-                          capture_output=True, text=True, check=False)
-    return json.loads(done.stdout)
+    return ansible_module.run(MODULE, tmp_path, args)
 
 
 def entry(path: Path, content: str, **extra) -> dict:

@@ -3,24 +3,19 @@ failing with the command's own error when one fails."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+import ansible_module  # tests/ansible_module.py
 
 MODULE = (Path(__file__).resolve().parents[1]
           / "collections/ansible_collections/labtool/node/plugins/modules/probe.py")
 
 
 def run_module(tmp_path: Path, **args) -> dict:
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    done = subprocess.run([sys.executable, str(MODULE), str(args_file)],
-                          capture_output=True, text=True, check=False)
-    return json.loads(done.stdout)
+    return ansible_module.run(MODULE, tmp_path, args)
 
 
 def test_commands_and_files_come_back_in_order(tmp_path):

@@ -96,22 +96,22 @@ def parse_mode(value):
     return int(str(value), 8)
 
 
-def user_id(name):
+def _numeric_id(name, lookup, kind):
+    """A user's or group's id: the number itself, or the name looked up."""
     if isinstance(name, int) or str(name).isdigit():
         return int(name)
     try:
-        return pwd.getpwnam(name).pw_uid
+        return lookup(name)
     except KeyError:
-        raise ValueError("no user %r" % (name,)) from None
+        raise ValueError("no %s %r" % (kind, name)) from None
+
+
+def user_id(name):
+    return _numeric_id(name, lambda n: pwd.getpwnam(n).pw_uid, "user")
 
 
 def group_id(name):
-    if isinstance(name, int) or str(name).isdigit():
-        return int(name)
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        raise ValueError("no group %r" % (name,)) from None
+    return _numeric_id(name, lambda n: grp.getgrnam(n).gr_gid, "group")
 
 
 def attributes(mode, uid, gid):
