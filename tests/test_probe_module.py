@@ -47,3 +47,12 @@ def test_the_module_documentation_is_yaml_that_ansible_doc_can_read(name):
         namespace[block] = yaml.safe_load(text[start:text.index('"""', start)])
     assert namespace["DOCUMENTATION"]["module"] == name
     assert isinstance(namespace["RETURN"], dict)
+
+
+def test_paths_and_programs_are_looked_for_without_reading_them(tmp_path):
+    (tmp_path / "key").write_text("secret\n")
+    result = run_module(tmp_path, exists=[str(tmp_path / "key"), str(tmp_path / "missing")],
+                        programs=["sh", "no-such-program-here"])
+    assert result["exists"] == {str(tmp_path / "key"): True, str(tmp_path / "missing"): False}
+    assert result["programs"]["sh"].endswith("/sh") and result["programs"]["no-such-program-here"] is None
+    assert "secret" not in str(result)

@@ -22,6 +22,16 @@ options:
     elements: path
     default: []
     description: Files to read (text); a missing file is C(null) in the result, not an error.
+  exists:
+    type: list
+    elements: path
+    default: []
+    description: Paths to look for, without reading them (e.g. files that hold keys).
+  programs:
+    type: list
+    elements: str
+    default: []
+    description: Programs to look for on the PATH.
   timeout:
     type: int
     default: 60
@@ -35,8 +45,15 @@ commands:
 files:
   type: dict
   description: Each file's path to its content, or C(null) when it does not exist.
+exists:
+  type: dict
+  description: Each path of C(exists) to whether it exists.
+programs:
+  type: dict
+  description: Each program of C(programs) to its full path, or C(null) when it is not on the PATH.
 """
 
+import os
 import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
@@ -77,6 +94,8 @@ def main():
             commands=dict(type="list", elements="list", default=[]),
             files=dict(type="list", elements="path", default=[]),
             timeout=dict(type="int", default=60),
+            exists=dict(type="list", elements="path", default=[]),
+            programs=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -91,7 +110,9 @@ def main():
             module.fail_json(msg="%s exited %d: %s" % (" ".join(result["argv"]), result["rc"],
                                                        result["stderr"] or result["stdout"]),
                              commands=results, files=files)
-    module.exit_json(changed=False, commands=results, files=files)
+    exists = {path: os.path.exists(path) for path in module.params["exists"]}
+    programs = {name: module.get_bin_path(name) for name in module.params["programs"]}
+    module.exit_json(changed=False, commands=results, files=files, exists=exists, programs=programs)
 
 
 if __name__ == "__main__":
