@@ -125,15 +125,20 @@ def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, ke
     echo(f"nodes of {name!r}:")
     key = nodes.ensure_key(state, echo)
     known_hosts = state / "known_hosts"
-    addresses: dict[str, str] = {}
-    for index, (node, _role) in enumerate(labfile.NODES):
-        address = str(net.node_address(index))
-        addresses[node] = address
-        if nodes.ensure_node(name, node, tag, net.name, address, key.with_suffix(".pub"), echo):
-            nodes.forget_host(known_hosts, address)
-    # the three waits for sshd side by side (one round trip each when the lab is running)
-    with ThreadPoolExecutor(len(addresses)) as pool:
-        waits = {node: pool.submit(nodes.wait_ssh, key, known_hosts, address) for node, address in addresses.items()}
+    addresses = {node: str(net.node_address(index)) for index, (node, _role) in enumerate(labfile.NODES)}
+    with ThreadPoolExecutor(len(addresses)) as pool:  # a few docker calls each, side by side
+        starting = {node: pool.submit(nodes.ensure_node, name, node, tag, net.name, address, key.with_suffix(".pub"), echo)
+                    for node, address in addresses.items()}
+        started = {node: done.result() for node, done in starting.items()}
+    for node, was_started in started.items():  # one at a time: each rewrites known_hosts
+        if was_started:
+            nodes.forget_host(known_hosts, addresses[node])
+    # sshd's answer (one round trip each, side by side) from a node just (re)started or whose
+    # host key is not known yet; Ansible itself reports a running node that does not answer
+    unsure = [node for node, was_started in started.items()
+              if was_started or not nodes.host_known(known_hosts, addresses[node])]
+    with ThreadPoolExecutor(max(len(unsure), 1)) as pool:
+        waits = {node: pool.submit(nodes.wait_ssh, key, known_hosts, addresses[node]) for node in unsure}
         for node, done in waits.items():
             done.result()
             echo(f"  ssh root@{addresses[node]} ({node}): answers")

@@ -106,6 +106,12 @@ def forget_host(known_hosts: Path, address: str) -> None:
         run(["ssh-keygen", "-R", address, "-f", str(known_hosts)], check=False)
 
 
+def host_known(known_hosts: Path, address: str) -> bool:
+    """Whether known_hosts holds the node's host key (hashed or not)."""
+    return known_hosts.exists() and run(["ssh-keygen", "-F", address, "-f", str(known_hosts)],
+                                        check=False).returncode == 0
+
+
 def wait_ssh(key: Path, known_hosts: Path, address: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     last = ""
