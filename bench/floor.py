@@ -164,6 +164,7 @@ def step_init(lab: Lab) -> None:
         'networking:\n  podSubnet: "10.244.0.0/16"\n  serviceSubnet: "10.96.0.0/12"\n'
         f'etcd:\n  local:\n    imageTag: "{etcd_tag}"\n'
         "---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: cgroupfs\n"
+        "syncFrequency: 10s\n"  # as control_plane sets it before Kubernetes 1.21
         "---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n"
         "conntrack:\n  maxPerCore: 0\n  tcpCloseWaitTimeout: 0s\n  tcpEstablishedTimeout: 0s\n"
     )  # fmt: skip
