@@ -83,3 +83,28 @@ def test_record_then_compare_then_drift(tmp_path, tree):
     assert drifted["unchanged"] is False
     assert drifted["differences"] == [f"command sh -c cat {tree}/a.conf", f"path {tree}"]
     assert run_module(tmp_path, **{**args, "inputs": "digest-2"})["differences"][0] == "inputs"
+
+
+LOOKUP = Path(__file__).resolve().parents[1] / "roles/converge_stamp/lookup_plugins/converge_stamp_tree.py"
+lookup_spec = importlib.util.spec_from_file_location("converge_stamp_tree", LOOKUP)
+tree_lookup = importlib.util.module_from_spec(lookup_spec)
+lookup_spec.loader.exec_module(tree_lookup)
+
+
+def test_the_code_digest_changes_with_any_file_but_not_with_bytecode(tmp_path):
+    """The roles' and playbooks' digest (an input of the stamp): a changed, added or renamed
+    file changes it; Python's bytecode caches do not."""
+    roles = tmp_path / "roles"
+    (roles / "r/tasks").mkdir(parents=True)
+    (roles / "r/tasks/main.yml").write_text("---\n")
+    first = tree_lookup.tree_digest([str(roles)])
+    (roles / "r/__pycache__").mkdir()
+    (roles / "r/__pycache__/x.cpython-311.pyc").write_bytes(b"\0")
+    (roles / "r/y.pyc").write_bytes(b"\0")
+    assert tree_lookup.tree_digest([str(roles)]) == first
+    (roles / "r/tasks/main.yml").write_text("---\n# changed\n")
+    changed = tree_lookup.tree_digest([str(roles)])
+    assert changed != first
+    (roles / "r/tasks/main.yml").rename(roles / "r/tasks/other.yml")
+    assert tree_lookup.tree_digest([str(roles)]) not in (first, changed)
+    assert tree_lookup.tree_digest([str(roles), str(tmp_path / "missing")]) != tree_lookup.tree_digest([str(roles)])
