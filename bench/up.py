@@ -301,10 +301,11 @@ def bench_once(args: argparse.Namespace) -> dict[str, float] | None:
 
 def headline(floor_steps: list[tuple[str, float]], results: list) -> dict[str, float]:
     """The figures the issue asks for: the floor, the first up, the ratio, the second up."""
-    (_t, first, _rc, first_runs, _l), (_t2, second, _rc2, _r2, _l2), (_t3, verify, _rc3, _r3, _l3) = results
+    seconds = {title: secs for title, secs, *_rest in results}
+    first = seconds["labtool up (first)"]
     figures = {"labtool up (first), whole": first,
-               "labtool up (first), up playbook": run_seconds(first_runs[0]),
-               "labtool up (second)": second, "labtool verify": verify}
+               "labtool up (first), up playbook": run_seconds(results[0][3][0]),
+               "labtool up (second)": seconds["labtool up (second)"], "labtool verify": seconds["labtool verify"]}
     if floor_steps:
         floor_total = sum(s for _t, s in floor_steps)
         figures = {"floor": floor_total, **figures,
