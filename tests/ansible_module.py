@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+# where a module's ``ansible_collections.labtool...`` imports resolve, as AnsiballZ bundles them
+COLLECTIONS = Path(__file__).resolve().parents[1] / "collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.append(str(COLLECTIONS))  # for the tests that import a module's file themselves
 
 
 def run(module: Path, work_dir: Path, args: dict) -> dict:
     """The module's result for these arguments (passed in a JSON file in work_dir)."""
     args_file = work_dir / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    path = os.pathsep.join(filter(None, [str(COLLECTIONS), os.environ.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, str(module), str(args_file)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": path})
     return json.loads(done.stdout)

@@ -85,6 +85,22 @@ def test_record_then_compare_then_drift(tmp_path, tree):
     assert run_module(tmp_path, **{**args, "inputs": "digest-2"})["differences"][0] == "inputs"
 
 
+def test_reads_come_back_as_printed_and_never_count_in_the_fingerprint(tmp_path, tree):
+    args = {"stamp": str(tmp_path / "up-stamp.json"), "inputs": "digest-1", "paths": [str(tree)]}
+    reads = {"nat": ["sh", "-c", "date +%N; echo rules"], "broken": ["sh", "-c", "echo no >&2; exit 3"],
+             "missing": ["/no/such/program"]}
+    # a first up (no stamp yet): nothing to compare, so nothing is read for a later play either
+    assert run_module(tmp_path, reads=reads, **args)["reads"] == {}
+    run_module(tmp_path, record=True, **args)
+    result = run_module(tmp_path, reads=reads, **args)
+    assert result["unchanged"] is True  # the reads' output (a different time each run) is not state
+    assert result["reads"]["nat"]["argv"] == reads["nat"] and result["reads"]["nat"]["rc"] == 0
+    assert result["reads"]["nat"]["stdout"].endswith("\nrules")
+    assert {k: result["reads"]["broken"][k] for k in ("rc", "stdout", "stderr")} == {"rc": 3, "stdout": "", "stderr": "no"}
+    assert result["reads"]["missing"]["rc"] == 127 and "/no/such/program" in result["reads"]["missing"]["stderr"]
+    assert not any(key.startswith("command") for key in result["state"])
+
+
 LOOKUP = Path(__file__).resolve().parents[1] / "roles/converge_stamp/lookup_plugins/converge_stamp_tree.py"
 lookup_spec = importlib.util.spec_from_file_location("converge_stamp_tree", LOOKUP)
 tree_lookup = importlib.util.module_from_spec(lookup_spec)

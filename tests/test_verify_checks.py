@@ -190,8 +190,11 @@ def test_settled_follows_kube_system_only():
 NODE_ARGS = dict(node="w1", url="http://10.0.0.2:30001/", node_port=30001, page_text="Welcome to nginx",
                  services={"Debian": "netfilter-persistent", "RedHat": "iptables"})
 NODE_READ = {"nat": {"rc": 0, "stdout": "\n".join(NAT), "stderr": ""},
-             "units": {"netfilter-persistent": {"LoadState": "loaded", "ActiveState": "inactive"},
-                       "iptables": {"LoadState": "not-found", "ActiveState": "inactive"}}}
+             "units": {"argv": ["systemctl", "show", "--property=Id,LoadState,ActiveState",
+                                "netfilter-persistent.service", "iptables.service"],
+                       "rc": 0, "stderr": "",
+                       "stdout": "Id=netfilter-persistent.service\nLoadState=loaded\nActiveState=inactive\n\n"
+                                 "Id=iptables.service\nLoadState=not-found\nActiveState=inactive"}}
 NODES = read({"kind": "Node", "metadata": {"name": "w1"},
               "status": {"conditions": [{"type": "Ready", "status": "True", "message": "kubelet is ready"}]}})
 
@@ -280,3 +283,47 @@ def test_rc_replaces_pod():
     none = checks.verify_replace_check([], elapsed=0, **{**args, "before": [], "delete": {}})
     assert none == {"check": "rc-replaces-pod", "node": "cp", "ok": False,
                     "detail": "no live pod labelled app=nginx to delete"}
+
+
+def test_systemctl_show_is_read_per_unit_in_the_order_asked_or_by_its_id():
+    states, error = checks._unit_states(NODE_READ["units"])
+    assert states == {"netfilter-persistent": {"LoadState": "loaded", "ActiveState": "inactive"},
+                      "iptables": {"LoadState": "not-found", "ActiveState": "inactive"}}
+    assert error == ""
+    # one block fewer than units asked: each block is named by its Id (an alias's real name)
+    alias = {**NODE_READ["units"], "stdout": "Id=netfilter-persistent.service\nLoadState=loaded"}
+    assert checks._unit_states(alias)[0] == {"netfilter-persistent": {"LoadState": "loaded"}}
+    failed = {**NODE_READ["units"], "rc": 1, "stdout": "", "stderr": "Failed to connect to bus"}
+    assert checks._unit_states(failed) == ({}, "Failed to connect to bus")
+    rows = node_rows({**NODE_READ, "units": failed})
+    assert rows["iptables-service-stopped"]["ok"] is False
+    assert "Failed to connect to bus" in rows["iptables-service-stopped"]["detail"]
+
+
+WANTED = {"nat": ["iptables-save", "-t", "nat"], "units": NODE_READ["units"]["argv"]}
+GIVEN = {"nat": {**NODE_READ["nat"], "argv": WANTED["nat"]}, "units": NODE_READ["units"]}
+
+
+def test_reads_given_by_an_earlier_play_count_only_when_they_are_the_same_commands():
+    assert checks.verify_given_reads(GIVEN, WANTED) == GIVEN
+    assert checks.verify_given_reads({}, WANTED) == {}
+    assert checks.verify_given_reads(None, WANTED) == {}
+    other_units = {**GIVEN, "units": {**GIVEN["units"], "argv": ["systemctl", "show", "iptables.service"]}}
+    assert checks.verify_given_reads(other_units, WANTED) == {}
+    # the control plane wants the cluster read too: reads without it do not stand in
+    assert checks.verify_given_reads(GIVEN, {**WANTED, "cluster": ["kubectl", "get", "nodes"]}) == {}
+    assert checks.verify_given_reads({**GIVEN, "extra": {"argv": ["true"]}}, WANTED) == {}
+
+
+def test_a_node_is_settled_once_its_nodeport_rule_is_there_and_on_the_control_plane_kube_system():
+    assert checks.verify_nodeport_programmed(GIVEN["nat"], 30001) is True
+    assert checks.verify_nodeport_programmed({"rc": 0, "stdout": "*nat\nCOMMIT"}, 30001) is False
+    assert checks.verify_nodeport_programmed({"rc": 1, "stderr": "not found"}, 30001) is True  # waiting will not mend it
+    assert checks.verify_nodeport_programmed(GIVEN["nat"], 30002) is False
+    assert checks.verify_node_settled(GIVEN, 30001) is True
+    healthy = [{**p, "kind": "Pod", "metadata": {**p["metadata"], "namespace": "kube-system"}} for p in HEALTHY]
+    starting = {**pod("kube-scheduler-cp", ready=False), "kind": "Pod"}
+    starting["metadata"]["namespace"] = "kube-system"
+    assert checks.verify_node_settled({**GIVEN, "cluster": read(*healthy)}, 30001, cluster=True) is True
+    assert checks.verify_node_settled({**GIVEN, "cluster": read(*healthy, starting)}, 30001, cluster=True) is False
+    assert checks.verify_node_settled(GIVEN, 30001, cluster=True) is False

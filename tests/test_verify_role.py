@@ -101,7 +101,7 @@ def nodeport():
 
 
 def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPED,
-             coredns=True, limit=None) -> tuple[int, dict[str, dict]]:
+             coredns=True, limit=None, given=None) -> tuple[int, dict[str, dict]]:
     fake = tmp_path / "bin"
     fake.mkdir()
     for name, text in {"kubectl": FAKE_KUBECTL, "iptables-save": FAKE_PRINT.format(name="nat"),
@@ -120,7 +120,8 @@ def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPE
         "roles": [{"role": "verify", "verify_replace_pod": False, "verify_coredns": coredns,
                    "verify_kube_system_timeout": 3, "verify_kube_proxy_timeout": 0,
                    "verify_node_address": "127.0.0.1",
-                   "verify_service": {"name": "mysvc", "port": 8080, "node_port": port}}]}]))
+                   "verify_service": {"name": "mysvc", "port": 8080, "node_port": port},
+                   **({"verify_node_reads": given} if given is not None else {})}]}]))
     inventory = tmp_path / "hosts.yml"
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory.write_text(yaml.safe_dump({"all": {"children": {
@@ -265,3 +266,39 @@ def test_without_the_control_plane_among_the_checked_nodes_the_cluster_is_still_
     rows = {(r["check"], r["node"]) for r in results.values()}
     assert ("node-ready", WORKER) in rows and ("rc-ready", NODE) in rows
     assert ("node-ready", NODE) not in rows
+
+
+# what the role's verify_read_commands are on the control plane, with no facts gathered
+READ_COMMANDS = {
+    "nat": ["iptables-save", "-t", "nat"],
+    "units": ["systemctl", "show", "--property=Id,LoadState,ActiveState",
+              "netfilter-persistent.service", "iptables.service"],
+    "cluster": ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get",
+                "nodes,services,replicationcontrollers,deployments,pods", "--all-namespaces",
+                "--output", "json"]}
+
+
+def given_reads(port, rules=None, commands=READ_COMMANDS):
+    """What an earlier play's run of the read commands printed on a healthy node."""
+    out = {"nat": nat(port) if rules is None else rules, "units": SHOW_STOPPED,
+           "cluster": json.dumps(cluster(port))}
+    return {name: {"argv": argv, "rc": 0, "stdout": out[name], "stderr": ""} for name, argv in commands.items()}
+
+
+def test_reads_an_earlier_play_made_stand_in_for_the_nodes_own(tmp_path, nodeport):
+    # the stand-ins would show a broken node (no API server, no rule): the given reads are used
+    code, results = run_role(tmp_path, nodeport, objects=None, rules="*nat\nCOMMIT\n",
+                             given=given_reads(nodeport))
+    assert code == 0, results
+    assert all(r["ok"] for r in results.values())
+
+
+@pytest.mark.parametrize("why", ["other commands", "no nodeport rule yet"])
+def test_the_node_is_read_again_when_the_given_reads_cannot_stand_in(tmp_path, nodeport, why):
+    if why == "other commands":
+        given = given_reads(nodeport, commands={**READ_COMMANDS, "nat": ["iptables-save"]})
+    else:
+        given = given_reads(nodeport, rules="*nat\nCOMMIT\n")
+    code, results = run_role(tmp_path, nodeport, objects=None, given=given)
+    assert code == 2
+    assert "The connection to the server" in results["service-ports"]["detail"]

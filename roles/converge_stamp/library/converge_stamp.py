@@ -28,6 +28,14 @@ options:
     elements: list
     default: []
     description: Commands (argv) whose exit status and output are part of the fingerprint.
+  reads:
+    type: dict
+    default: {}
+    description:
+      - Named commands (argv) run side by side with the fingerprint's, whose exit status and
+        output are returned as they are (C(reads)), not fingerprinted, so that a later play
+        of the same run (verify's read-only checks) needs no read of the node of its own.
+        Only run when there is a stamp to compare with.
   record: {type: bool, default: false, description: Write the stamp with the digests just computed.}
 """
 
@@ -35,17 +43,19 @@ RETURN = r"""
 unchanged: {type: bool, description: The stamp exists and its inputs and every digest match.}
 differences: {type: list, description: The items whose digest differs, C(inputs), or C(no stamp).}
 state: {type: dict, description: The digest of each item.}
+reads: {type: dict, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
 """
 
 import hashlib
 import json
 import os
 import stat
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.labtool.node.plugins.module_utils.side_by_side import as_result, finish, start
 
 CONTENT_LIMIT = 1 << 20
+COMMAND_TIMEOUT = 30  # seconds
 
 
 def file_entry(path, st):
@@ -98,28 +108,9 @@ def sysctl_value(name):
         return "absent"
 
 
-def command_digests(commands):
-    """Each command's digest of exit status and output; the commands run side by side."""
-    started = []
-    for argv in commands:
-        try:
-            started.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
-        except OSError as exc:
-            started.append("error %s" % exc)
-    digests = []
-    for proc in started:
-        if isinstance(proc, str):
-            digests.append(proc)
-            continue
-        try:
-            out, _err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired as exc:
-            proc.kill()
-            proc.communicate()
-            digests.append("error %s" % exc)
-            continue
-        digests.append(hashlib.sha256(b"%d\n" % proc.returncode + out).hexdigest())
-    return digests
+def command_digest(status):
+    rc, out, _err = status
+    return hashlib.sha256(b"%d\n" % rc + out).hexdigest()
 
 
 def read_stamp(path):
@@ -156,6 +147,7 @@ def main():
             units=dict(type="list", elements="str", default=[]),
             sysctls=dict(type="list", elements="str", default=[]),
             commands=dict(type="list", elements="list", default=[]),
+            reads=dict(type="dict", default={}),
             record=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
@@ -164,13 +156,18 @@ def main():
     recorded = read_stamp(p["stamp"])
     if recorded is None and not p["record"]:
         # nothing to compare with (a first up): the state is not worth computing
-        module.exit_json(changed=False, unchanged=False, differences=["no stamp"], state={})
+        module.exit_json(changed=False, unchanged=False, differences=["no stamp"], state={}, reads={})
+    # the commands (kubectl: the slowest) run while the files are walked
+    commands = [[str(arg) for arg in argv] for argv in p["commands"]]
+    running = [start(argv) for argv in commands]
+    reading = {name: start(argv) for name, argv in p["reads"].items()}
     state = {"path " + path: path_digest(path) for path in p["paths"]}
     state.update(unit_states(module, p["units"]))
     state.update({"sysctl " + name: sysctl_value(name) for name in p["sysctls"]})
-    commands = [[str(arg) for arg in argv] for argv in p["commands"]]
-    for argv, digest in zip(commands, command_digests(commands)):
-        state["command " + " ".join(argv)] = digest
+    for argv, proc in zip(commands, running):
+        state["command " + " ".join(argv)] = command_digest(finish(proc, COMMAND_TIMEOUT))
+    reads = {name: as_result(p["reads"][name], finish(proc, COMMAND_TIMEOUT))
+             for name, proc in reading.items()}
     found = differences(recorded, p["inputs"], state)
     changed = False
     if p["record"] and found:
@@ -178,7 +175,7 @@ def main():
         if not module.check_mode:
             write_stamp(p["stamp"], json.dumps({"inputs": p["inputs"], "state": state},
                                                indent=1, sort_keys=True) + "\n")
-    module.exit_json(changed=changed, unchanged=not found, differences=found, state=state)
+    module.exit_json(changed=changed, unchanged=not found, differences=found, state=state, reads=reads)
 
 
 if __name__ == "__main__":

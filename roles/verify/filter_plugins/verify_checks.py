@@ -101,10 +101,11 @@ def verify_iptables_service(show: str, unit: str, wanted: str, nat_rules) -> dic
 
 # ------------------------------------------------------------------ the role's result rows
 #
-# The role reads each node once (verify_node_read: iptables-save -t nat, systemctl show),
-# the cluster once (kubectl get nodes,services,replicationcontrollers,deployments,pods
-# --all-namespaces -o json) and curls each NodePort from the controller; these functions
-# turn what those printed into the rows {check, node, ok, detail} of the report.
+# The role reads each node once (verify_read_commands: iptables-save -t nat, systemctl show;
+# on the control plane also the cluster: kubectl get nodes,services,replicationcontrollers,
+# deployments,pods --all-namespaces -o json), with its own module or through an earlier play
+# of the same run (verify_node_reads), and curls each NodePort from the controller; these
+# functions turn what those printed into the rows {check, node, ok, detail} of the report.
 
 
 def _failed_read(read) -> str:
@@ -193,6 +194,51 @@ def svc_line(svc: dict, now: float) -> str:
          else f"{p.get('port')}/{p.get('protocol', 'TCP')}") for p in spec.get("ports") or []) or "<none>"
     return " ".join([meta.get("name", "?"), kind, spec.get("clusterIP") or "<none>", external_ip, ports,
                      _age(meta.get("creationTimestamp"), now)])
+
+
+def verify_given_reads(given, wanted) -> dict:
+    """The reads an earlier play gave (name -> argv, rc, stdout, stderr) when they are exactly
+    the commands this role would run (``wanted``: name -> argv), else {}: the role reads
+    the node itself rather than judge what other commands printed."""
+    given = given or {}
+    same = set(given) == set(wanted) and all(
+        isinstance(given[name], dict) and given[name].get("argv") == [str(a) for a in argv]
+        for name, argv in wanted.items())
+    return dict(given) if same else {}
+
+
+def verify_nodeport_programmed(nat_read, node_port) -> bool:
+    """The NAT read is worth no more waiting: kube-proxy's NodePort rule is there, or
+    iptables-save failed (waiting does not mend that)."""
+    nat_read = nat_read or {}
+    return nat_read.get("rc", 1) != 0 or bool(nodeport_rules(nat_read.get("stdout"), node_port))
+
+
+def verify_node_settled(reads, node_port, cluster: bool = False) -> bool:
+    """A node's reads are worth no more waiting: its NodePort rule (verify_nodeport_programmed)
+    and, with ``cluster``, the cluster read (verify_cluster_settled)."""
+    reads = reads or {}
+    return verify_nodeport_programmed(reads.get("nat"), node_port) and (
+        not cluster or verify_cluster_settled(reads.get("cluster")))
+
+
+def _unit_states(read) -> tuple[dict, str]:
+    """``systemctl show`` of several units (the read's argv names them) prints one block per
+    unit, in the order asked, split by an empty line; each block's Id names the unit (an alias
+    shows its real name). Returns per unit (without .service) its properties, and what
+    systemctl said when it failed."""
+    if not read:
+        return {}, ""
+    names = [arg[:-len(".service")] for arg in read.get("argv") or [] if arg.endswith(".service")]
+    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+              for block in (read.get("stdout") or "").strip().split("\n\n") if block.strip()]
+    if len(blocks) == len(names):
+        states = dict(zip(names, blocks))
+    else:
+        states = {b["Id"][:-len(".service")]: b for b in blocks if b.get("Id", "").endswith(".service")}
+    error = "" if read.get("rc", 1) == 0 else (
+        read.get("stderr") or f"systemctl show exited with status {read.get('rc')}")
+    return {name: {k: v for k, v in props.items() if k != "Id"} for name, props in states.items()}, error
 
 
 def verify_cluster_settled(read) -> bool:
@@ -284,8 +330,9 @@ def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, no
                        page_text: str, services: dict, os_family: str = "",
                        iptables_service: str = "stopped") -> list[dict]:
     """One node's rows: nodeport-serves-nginx (the controller's GET of ``url``),
-    iptables-nodeport-rule and iptables-service-<state> (``node_read``: verify_node_read's
-    result) and node-ready (the cluster read).
+    iptables-nodeport-rule and iptables-service-<state> (``node_read``: the node's reads,
+    name -> argv, rc, stdout, stderr; or {msg} when the read failed) and node-ready (the
+    cluster read).
 
     ``services`` maps an OS family to its iptables service; with the node's ``os_family``
     unknown (no facts gathered), the service is the one of them installed on the node."""
@@ -307,12 +354,12 @@ def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, no
             f" ({_failed_read(nat)})" if nat.get("rc", 1) != 0 else "")
     row("iptables-nodeport-rule", rules, detail)
 
-    units = node_read.get("units") or {}
+    units, units_error = _unit_states(node_read.get("units"))
     unit = services.get(os_family) or next(
         (u for u in services.values() if (units.get(u) or {}).get("LoadState") == "loaded"),
         " or ".join(dict.fromkeys(services.values())))
     props = units.get(unit) or next((units[u] for u in services.values() if u in units), None) or {
-        "LoadState": node_read.get("units_error") or _failed_read(node_read) or "?"}
+        "LoadState": units_error or _failed_read(node_read) or "?"}
     show = "\n".join(f"{k}={v}" for k, v in props.items())
     judged = verify_iptables_service(show, unit, iptables_service, (nat.get("stdout") or "").splitlines())
     row(f"iptables-service-{iptables_service}", judged["ok"], judged["detail"])
@@ -377,6 +424,9 @@ class FilterModule:
             "verify_deployment": verify_deployment,
             "verify_iptables_service": verify_iptables_service,
             "verify_cluster_settled": verify_cluster_settled,
+            "verify_given_reads": verify_given_reads,
+            "verify_nodeport_programmed": verify_nodeport_programmed,
+            "verify_node_settled": verify_node_settled,
             "verify_cluster_checks": verify_cluster_checks,
             "verify_node_checks": verify_node_checks,
             "verify_replace_before": verify_replace_before,

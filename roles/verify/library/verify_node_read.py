@@ -6,80 +6,39 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_node_read
-short_description: Read a node's NAT rules and the state of systemd units, in one call
+short_description: Run the verify role's read-only commands on a node, side by side, in one call
 description:
-  - Runs C(iptables-save -t nat) and C(systemctl show) of the given units and returns what
-    they printed, so the verify role reads a node with one round trip instead of three
-    (the OS family, the rules, the service). Reads only; never changes the node.
+  - Runs each named command (the role's C(verify_read_commands) - C(iptables-save -t nat),
+    C(systemctl show) of the iptables services, on the control plane one kubectl that reads
+    the cluster) at once and returns what each printed, so that a node is read with one
+    round trip. A command that fails or cannot start is a result (its rc and error), not a
+    failure of the task. Reads only; never changes the node.
 options:
-  units:
-    type: list
-    elements: str
-    default: []
-    description: systemd units (without C(.service)) whose LoadState and ActiveState are read.
-  kubectl:
-    type: list
-    elements: str
-    description:
-      - A kubectl command (argv) that reads the cluster; given on the control plane, so that
-        its read costs no round trip of its own. Its rc, stdout and stderr are returned as
-        C(cluster).
+  reads:
+    type: dict
+    required: true
+    description: Per name, the command (argv) to run, without a shell.
+  timeout:
+    type: int
+    default: 60
+    description: Seconds each command may take.
 """
 
 RETURN = r"""
-nat: {type: dict, description: "C(iptables-save -t nat): rc, stdout, stderr."}
-units:
-  type: dict
-  description: Per unit name, the properties C(systemctl show) printed (LoadState, ActiveState).
-units_error: {type: str, description: What systemctl said when it failed (empty otherwise).}
-cluster: {type: dict, description: "With I(kubectl): its rc, stdout, stderr."}
+reads: {type: dict, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
 """
 
-import subprocess
-
 from ansible.module_utils.basic import AnsibleModule
-
-
-def parse_show(text, names):
-    """``systemctl show`` of several units prints one block per unit, in the order asked,
-    split by an empty line; each block's Id names the unit (an alias shows its real name)."""
-    blocks = [dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-              for block in text.strip().split("\n\n") if block.strip()]
-    if len(blocks) == len(names):
-        return dict(zip(names, blocks))
-    return {b["Id"][:-len(".service")]: b for b in blocks if b.get("Id", "").endswith(".service")}
+from ansible_collections.labtool.node.plugins.module_utils.side_by_side import run_all
 
 
 def main():
-    module = AnsibleModule(argument_spec={"units": {"type": "list", "elements": "str", "default": []},
-                                          "kubectl": {"type": "list", "elements": "str"}},
+    module = AnsibleModule(argument_spec={"reads": {"type": "dict", "required": True},
+                                          "timeout": {"type": "int", "default": 60}},
                            supports_check_mode=True)
-    # kubectl (the slowest read: its own start and the API server's answer) runs while the
-    # node's own reads do
-    kubectl = None
-    if module.params["kubectl"]:
-        try:
-            kubectl = subprocess.Popen(module.params["kubectl"], stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True)
-        except OSError as exc:
-            kubectl = exc
-    rc, out, err = module.run_command(["iptables-save", "-t", "nat"])
-    result = {"changed": False, "nat": {"rc": rc, "stdout": out, "stderr": err.strip()},
-              "units": {}, "units_error": ""}
-    names = module.params["units"]
-    if names:
-        rc, out, err = module.run_command(
-            ["systemctl", "show", "--property=Id,LoadState,ActiveState"] + [n + ".service" for n in names])
-        for name, props in parse_show(out, names).items():
-            result["units"][name] = {k: v for k, v in props.items() if k != "Id"}
-        if rc != 0:
-            result["units_error"] = err.strip() or "systemctl show exited with status %d" % rc
-    if isinstance(kubectl, OSError):
-        result["cluster"] = {"rc": 127, "stdout": "", "stderr": "%s: %s" % (module.params["kubectl"][0], kubectl)}
-    elif kubectl is not None:
-        out, err = kubectl.communicate()
-        result["cluster"] = {"rc": kubectl.returncode, "stdout": out, "stderr": err.strip()}
-    module.exit_json(**result)
+    names = list(module.params["reads"])
+    results = run_all([module.params["reads"][name] for name in names], module.params["timeout"])
+    module.exit_json(changed=False, reads=dict(zip(names, results)))
 
 
 if __name__ == "__main__":

@@ -54,27 +54,9 @@ programs:
 """
 
 import os
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def run_commands(commands, timeout):
-    """Each command's result; they run side by side. Raises OSError if one cannot start."""
-    started = [(argv, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-               for argv in commands]
-    results = []
-    for argv, proc in started:
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            err += b"\n(killed after %d s)" % timeout
-        results.append({"argv": argv, "rc": proc.returncode,
-                        "stdout": out.decode("utf-8", "replace").rstrip("\n"),
-                        "stderr": err.decode("utf-8", "replace").rstrip("\n")})
-    return results
+from ansible_collections.labtool.node.plugins.module_utils.side_by_side import run_all
 
 
 def read_files(paths):
@@ -100,8 +82,8 @@ def main():
         supports_check_mode=True,
     )
     commands = [[str(arg) for arg in argv] for argv in module.params["commands"]]
+    results = run_all(commands, module.params["timeout"])
     try:
-        results = run_commands(commands, module.params["timeout"])
         files = read_files(module.params["files"])
     except OSError as exc:
         module.fail_json(msg=str(exc))
