@@ -90,17 +90,25 @@ def ensure_dockerd(echo: Callable[[str], None]) -> None:
     echo("  dockerd: running")
 
 
+def sysctl_value(key: str) -> str:
+    """A kernel parameter's live value, read from /proc/sys as `sysctl -n` prints it."""
+    try:
+        return " ".join(Path("/proc/sys", *key.split(".")).read_text().split())
+    except OSError:
+        return run(["sysctl", "-n", key]).stdout.strip()  # its own words for what is wrong
+
+
 def ensure_sysctls(echo: Callable[[str], None]) -> None:
     echo("  host sysctls (not namespaced: they apply to the whole host, not only the nodes):")
     for key, value in HOST_SYSCTLS.items():
-        current = run(["sysctl", "-n", key]).stdout.strip()
+        current = sysctl_value(key)
         if current == value:
             echo(f"    {key} = {value}")
         else:
             run(["sysctl", "-w", f"{key}={value}"])
             echo(f"    {key} = {value} (was {current})")
     for key, minimum in HOST_SYSCTL_MINIMUMS.items():
-        current = run(["sysctl", "-n", key]).stdout.strip()
+        current = sysctl_value(key)
         if current.isdigit() and int(current) >= minimum:
             echo(f"    {key} = {current} (at least {minimum})")
         else:

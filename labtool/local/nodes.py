@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import subprocess
 import time
@@ -78,18 +81,29 @@ def ensure_node(
             info = None
     if info is None:
         run(run_args(lab, node, image, network, address))
-        run(["docker", "cp", str(pubkey), f"{name}:/root/.ssh/authorized_keys"])
+        authorize_key(name, pubkey, inspect(name)["Id"])
         run(["docker", "start", name])
         echo(f"  node {name}: {address} (created)")
         return True
     # the lab's current key (the state directory may have been made anew since)
-    run(["docker", "cp", str(pubkey), f"{name}:/root/.ssh/authorized_keys"])
+    authorize_key(name, pubkey, info["Id"])
     if not info["State"]["Running"]:
         run(["docker", "start", name])
         echo(f"  node {name}: {address} (started)")
         return True
     echo(f"  node {name}: {address} (running)")
     return False
+
+
+def authorize_key(name: str, pubkey: Path, container_id: str) -> None:
+    """Make ``pubkey`` the node's authorized key, unless this key was copied into this very
+    container before (a record next to the key says so: one docker call fewer a node)."""
+    record = pubkey.with_name(f"{pubkey.name}.{name}")
+    wanted = f"{container_id} {hashlib.sha256(pubkey.read_bytes()).hexdigest()}\n"
+    if record.exists() and record.read_text() == wanted:
+        return
+    run(["docker", "cp", str(pubkey), f"{name}:/root/.ssh/authorized_keys"])
+    record.write_text(wanted)
 
 
 def ssh_command(key: Path, known_hosts: Path, address: str, *command: str) -> list[str]:
@@ -107,9 +121,22 @@ def forget_host(known_hosts: Path, address: str) -> None:
 
 
 def host_known(known_hosts: Path, address: str) -> bool:
-    """Whether known_hosts holds the node's host key (hashed or not)."""
-    return known_hosts.exists() and run(["ssh-keygen", "-F", address, "-f", str(known_hosts)],
-                                        check=False).returncode == 0
+    """Whether known_hosts holds a host key for ``address`` (port 22), plain or hashed
+    (``|1|salt|HMAC-SHA1(salt, host)``, as ssh's HashKnownHosts writes it): what
+    `ssh-keygen -F` finds, without a process a node."""
+    try:
+        lines = known_hosts.read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    for line in lines:
+        hosts = line.split(maxsplit=1)[0] if line.strip() and not line.startswith("#") else ""
+        if hosts.startswith("|1|"):
+            salt, digest = (base64.b64decode(part) for part in hosts[3:].split("|", 1))
+            if hmac.compare_digest(hmac.new(salt, address.encode(), hashlib.sha1).digest(), digest):
+                return True
+        elif address in hosts.split(","):
+            return True
+    return False
 
 
 def wait_ssh(key: Path, known_hosts: Path, address: str, seconds: float = 90) -> None:
