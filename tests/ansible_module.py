@@ -17,7 +17,10 @@ if str(COLLECTIONS) not in sys.path:
 def run(module: Path, work_dir: Path, args: dict) -> dict:
     """The module's result for these arguments (passed in a JSON file in work_dir)."""
     args_file = work_dir / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    # a WANT_JSON module gets the arguments themselves, a module of ansible.module_utils
+    # (AnsiballZ) gets them wrapped
+    want_json = "WANT_JSON" in module.read_text()
+    args_file.write_text(json.dumps(args if want_json else {"ANSIBLE_MODULE_ARGS": args}))
     path = os.pathsep.join(filter(None, [str(COLLECTIONS), os.environ.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, str(module), str(args_file)],
                           capture_output=True, text=True, check=False,

@@ -101,6 +101,23 @@ def test_reads_come_back_as_printed_and_never_count_in_the_fingerprint(tmp_path,
     assert not any(key.startswith("command") for key in result["state"])
 
 
+@pytest.mark.parametrize("args,words", [
+    ({"inputs": "d"}, "missing required argument: stamp"),
+    ({"stamp": "/s", "inputs": "d", "pathz": []}, "unsupported parameters: pathz"),
+    ({"stamp": "/s", "inputs": "d", "paths": "/etc"}, "paths must be a list"),
+])
+def test_arguments_are_checked_as_an_argument_spec_would(tmp_path, args, words):
+    result = run_module(tmp_path, **args)
+    assert result["failed"] is True and words in result["msg"]
+
+
+def test_check_mode_records_nothing(tmp_path, tree):
+    args = {"stamp": str(tmp_path / "up-stamp.json"), "inputs": "d", "paths": [str(tree)], "record": True}
+    assert run_module(tmp_path, _ansible_check_mode=True, **args)["changed"] is True
+    assert not (tmp_path / "up-stamp.json").exists()
+    assert run_module(tmp_path, **args)["changed"] is True and (tmp_path / "up-stamp.json").exists()
+
+
 LOOKUP = Path(__file__).resolve().parents[1] / "roles/converge_stamp/lookup_plugins/converge_stamp_tree.py"
 lookup_spec = importlib.util.spec_from_file_location("converge_stamp_tree", LOOKUP)
 tree_lookup = importlib.util.module_from_spec(lookup_spec)
