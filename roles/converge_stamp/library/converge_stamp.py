@@ -94,6 +94,9 @@ def options(args):
     return found
 
 
+# start, finish and as_result are those of labtool.node's module_utils side_by_side, which
+# the AnsiballZ modules import: a WANT_JSON module is copied to the node alone, so it
+# carries its own copy.
 def start(argv):
     """The running command, or the OSError that kept it from starting."""
     try:
