@@ -80,8 +80,8 @@ def ensure_node(
             run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False)
             info = None
     if info is None:
-        run(run_args(lab, node, image, network, address))
-        authorize_key(name, pubkey, inspect(name)["Id"])
+        container_id = run(run_args(lab, node, image, network, address)).stdout.strip()  # docker create prints it
+        authorize_key(name, pubkey, container_id)
         run(["docker", "start", name])
         echo(f"  node {name}: {address} (created)")
         return True
