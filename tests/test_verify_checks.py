@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import ansible_module  # noqa: F401  (puts collections/ on sys.path: the plugin imports labtool.node's filter)
+
 _PLUGIN = Path(__file__).resolve().parents[1] / "roles/verify/filter_plugins/verify_checks.py"
 _spec = importlib.util.spec_from_file_location("verify_checks", _PLUGIN)
 checks = importlib.util.module_from_spec(_spec)
@@ -189,14 +191,28 @@ def test_settled_follows_kube_system_only():
 
 NODE_ARGS = dict(node="w1", url="http://10.0.0.2:30001/", node_port=30001, page_text="Welcome to nginx",
                  services={"Debian": "netfilter-persistent", "RedHat": "iptables"})
+ROUTES = ("default via 172.24.26.1 dev eth0\n"
+          "10.244.0.0/24 via 172.24.26.10 dev eth0 proto 73\n"
+          "10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1\n"
+          "10.244.2.0/24 via 172.24.26.12 dev eth0 proto 73\n"
+          "172.24.26.0/24 dev eth0 proto kernel scope link src 172.24.26.11\n")
 NODE_READ = {"nat": {"rc": 0, "stdout": "\n".join(NAT), "stderr": ""},
+             "routes": {"argv": ["ip", "-4", "route", "show"], "rc": 0, "stdout": ROUTES, "stderr": ""},
              "units": {"argv": ["systemctl", "show", "--property=Id,LoadState,ActiveState",
                                 "netfilter-persistent.service", "iptables.service"],
                        "rc": 0, "stderr": "",
                        "stdout": "Id=netfilter-persistent.service\nLoadState=loaded\nActiveState=inactive\n\n"
                                  "Id=iptables.service\nLoadState=not-found\nActiveState=inactive"}}
-NODES = read({"kind": "Node", "metadata": {"name": "w1"},
-              "status": {"conditions": [{"type": "Ready", "status": "True", "message": "kubelet is ready"}]}})
+
+
+def node(name, cidr, ip, ready="True", message="kubelet is ready"):
+    return {"kind": "Node", "metadata": {"name": name}, "spec": {"podCIDR": cidr},
+            "status": {"addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+                       "conditions": [{"type": "Ready", "status": ready, "message": message}]}}
+
+
+NODES = read(node("cp", "10.244.0.0/24", "172.24.26.10"), node("w1", "10.244.1.0/24", "172.24.26.11"),
+             node("w2", "10.244.2.0/24", "172.24.26.12"))
 
 
 def node_rows(node_read=NODE_READ, http=None, cluster=NODES, **kw):
@@ -208,7 +224,9 @@ def test_a_healthy_node_passes_with_the_old_details():
     rows = node_rows()
     assert {c: r["ok"] for c, r in rows.items()} == {
         "nodeport-serves-nginx": True, "iptables-nodeport-rule": True,
-        "iptables-service-stopped": True, "node-ready": True}
+        "iptables-service-stopped": True, "node-ready": True, "pod-routes": True}
+    assert rows["pod-routes"]["detail"] == ("own pods 10.244.1.0/24 here; routes 10.244.0.0/24 via 172.24.26.10 (cp),"
+                                            " 10.244.2.0/24 via 172.24.26.12 (w2)")
     assert rows["nodeport-serves-nginx"]["detail"] == \
         'GET http://10.0.0.2:30001/: HTTP 200, "Welcome to nginx" on the page'
     assert rows["iptables-nodeport-rule"]["detail"] == \
@@ -251,6 +269,40 @@ def test_node_ready_says_why_it_is_not():
     assert node_rows(cluster=read())["node-ready"]["detail"] == "no node named w1 in the cluster"
     assert node_rows(cluster=read(rc=1, stderr="refused"))["node-ready"]["detail"] == \
         "kubectl get nodes failed: refused"
+
+
+def routes_read(text, rc=0, stderr=""):
+    return {**NODE_READ, "routes": {"argv": ["ip", "-4", "route", "show"], "rc": rc, "stdout": text, "stderr": stderr}}
+
+
+@pytest.mark.parametrize("table,words", [
+    # what the rebuild scenario met: a route of an earlier cluster sends w1's own pod CIDR to w2
+    (ROUTES + "10.244.1.0/24 via 172.24.26.12 dev eth0\n",
+     "its own pod CIDR 10.244.1.0/24 is routed away: 10.244.1.0/24 via 172.24.26.12 dev eth0"),
+    (ROUTES.replace("10.244.2.0/24 via 172.24.26.12", "10.244.2.0/24 via 172.24.26.10"),
+     "w2's pods 10.244.2.0/24 are routed wrong (expected via 172.24.26.12): 10.244.2.0/24 via 172.24.26.10"),
+    (ROUTES.replace("10.244.0.0/24 via 172.24.26.10 dev eth0 proto 73\n", ""),
+     "no route to cp's pods 10.244.0.0/24 (via 172.24.26.10)"),
+    (ROUTES + "blackhole 10.244.2.0/24\n", "w2's pods 10.244.2.0/24 are routed wrong"),
+])
+def test_pod_routes_fail_on_a_route_that_sends_pods_elsewhere(table, words):
+    row = node_rows(routes_read(table))["pod-routes"]
+    assert row["ok"] is False and words in row["detail"], row
+
+
+def test_pod_routes_pass_flannels_vxlan_routes_and_fail_without_a_read():
+    vxlan = ("default via 172.24.26.1 dev eth0\n"
+             "10.244.0.0/24 via 10.244.0.0 dev flannel.1 onlink\n"
+             "10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1\n"
+             "10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n")
+    assert node_rows(routes_read(vxlan))["pod-routes"]["ok"] is True
+    failed = node_rows(routes_read("", rc=1, stderr="ip: command not found"))["pod-routes"]
+    assert failed == {**failed, "ok": False, "detail": "ip -4 route show: ip: command not found"}
+    assert node_rows({k: v for k, v in NODE_READ.items() if k != "routes"})["pod-routes"]["ok"] is False
+    assert node_rows(cluster=read(rc=1, stderr="refused"))["pod-routes"]["detail"] == \
+        "kubectl get nodes failed: refused"
+    no_cidr = read(node("w1", "", "172.24.26.11"))
+    assert node_rows(cluster=no_cidr)["pod-routes"]["detail"] == "the cluster gives w1 no pod CIDR"
 
 
 def rc_pod(name, deleting=False, app="nginx", namespace="default"):

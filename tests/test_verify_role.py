@@ -53,11 +53,19 @@ SVC = {"metadata": {"name": "mysvc", "creationTimestamp": "2021-01-20T10:00:00Z"
                 "ports": [{"port": 8080, "nodePort": 30001, "protocol": "TCP", "targetPort": 80}]}}
 RC = {"metadata": {"name": "my-nginx"}, "spec": {"replicas": 2},
       "status": {"replicas": 2, "readyReplicas": 2}}
-READY_NODE = {"metadata": {"name": NODE}, "status": {"conditions": [
-    {"type": "Ready", "status": "True", "message": "kubelet is posting ready status"}]}}
+READY_NODE = {"metadata": {"name": NODE}, "spec": {"podCIDR": "10.244.0.0/24"}, "status": {
+    "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+    "conditions": [{"type": "Ready", "status": "True", "message": "kubelet is posting ready status"}]}}
+# a node of the cluster that is not in the inventory: the checked node must route its pods
+OTHER_NODE = {"metadata": {"name": "w9"}, "spec": {"podCIDR": "10.244.9.0/24"}, "status": {
+    "addresses": [{"type": "InternalIP", "address": "10.0.0.9"}],
+    "conditions": [{"type": "Ready", "status": "True", "message": "kubelet is posting ready status"}]}}
+ROUTES = ("default via 10.0.0.254 dev eth0\n10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1\n"
+          "10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1\n"
+          "10.244.9.0/24 via 10.0.0.9 dev eth0 proto 73\n")
 
 
-def cluster(port, svc=SVC, rc=RC, dep=None, pods=None, nodes=(READY_NODE,)):
+def cluster(port, svc=SVC, rc=RC, dep=None, pods=None, nodes=(READY_NODE, OTHER_NODE)):
     """The List of the one kubectl call; the Service's nodePort is the stand-in's ``port``."""
     items = [kind(n, "Node", namespace=None) for n in nodes]
     if svc:
@@ -100,12 +108,12 @@ def nodeport():
     server.shutdown()
 
 
-def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPED,
+def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPED, routes=ROUTES,
              coredns=True, limit=None, given=None) -> tuple[int, dict[str, dict]]:
     fake = tmp_path / "bin"
     fake.mkdir()
     for name, text in {"kubectl": FAKE_KUBECTL, "iptables-save": FAKE_PRINT.format(name="nat"),
-                       "systemctl": FAKE_PRINT.format(name="show")}.items():
+                       "systemctl": FAKE_PRINT.format(name="show"), "ip": FAKE_PRINT.format(name="routes")}.items():
         (fake / name).write_text(text)
         (fake / name).chmod(0o755)
     data = tmp_path / "data"
@@ -114,6 +122,7 @@ def run_role(tmp_path: Path, port: int, *, objects, rules=None, show=SHOW_STOPPE
         (data / "cluster.json").write_text(json.dumps(objects))
     (data / "nat").write_text(nat(port) if rules is None else rules)
     (data / "show").write_text(show)
+    (data / "routes").write_text(routes)
     play = tmp_path / "play.yml"
     play.write_text(yaml.safe_dump([{
         "name": "The verify role", "hosts": "control_plane:workers", "gather_facts": False,
@@ -144,7 +153,7 @@ def test_a_healthy_lab_passes_every_check(tmp_path, nodeport):
     assert code == 0
     assert {c: r["ok"] for c, r in results.items()} == {
         "nodeport-serves-nginx": True, "iptables-nodeport-rule": True,
-        "iptables-service-stopped": True, "node-ready": True,
+        "iptables-service-stopped": True, "node-ready": True, "pod-routes": True,
         "service-ports": True, "rc-ready": True, "deployment-available": True,
         "kube-system-pods": True, "coredns-ready": True}
     assert results["kube-system-pods"]["detail"] == "5 pods Running and ready"
@@ -163,10 +172,12 @@ BROKEN = {
         {"dep": deployment(2, 1), "rc": {**RC, "status": {"replicas": 2, "readyReplicas": 1}},
          "svc": {**SVC, "spec": {**SVC["spec"], "type": "ClusterIP", "ports": [{"port": 8080, "protocol": "TCP"}]}},
          "pods": [*HEALTHY, COREDNS, pod("kube-proxy-q", "Pending", False, "ErrImagePull")],
-         "nodes": [{"metadata": {"name": NODE}, "status": {"conditions": [
-             {"type": "Ready", "status": "False", "message": "container runtime is down"}]}}]},
+         "nodes": [{**READY_NODE, "status": {**READY_NODE["status"], "conditions": [
+             {"type": "Ready", "status": "False", "message": "container runtime is down"}]}}, OTHER_NODE]},
         None, SHOW_STOPPED.replace("ActiveState=inactive", "ActiveState=active", 1),
-        {"deployment-available": "available=1 (expected 2)", "rc-ready": "ready=1 (expected 2)",
+        ROUTES + "10.244.0.0/24 via 10.0.0.9 dev eth0\n",
+        {"pod-routes": "its own pod CIDR 10.244.0.0/24 is routed away: 10.244.0.0/24 via 10.0.0.9 dev eth0",
+         "deployment-available": "available=1 (expected 2)", "rc-ready": "ready=1 (expected 2)",
          "service-ports": "mysvc ClusterIP 10.107.14.71 <none> 8080/TCP ",
          "kube-system-pods": "1 of 6 pods unhealthy: kube-proxy-q: kube ErrImagePull",
          "node-ready": "Ready=False: container runtime is down",
@@ -175,8 +186,9 @@ BROKEN = {
         {"dep": False, "svc": None, "nodes": [],
          "pods": [*HEALTHY, pod("coredns-x", ready=False, waiting="CrashLoopBackOff",
                                 labels={"k8s-app": "kube-dns"})]},
-        "*nat\nCOMMIT\n", SHOW_STOPPED.replace("LoadState=loaded", "LoadState=not-found"),
-        {"deployment-available": "kubectl get deployment dep01: no Deployment dep01 in namespace default",
+        "*nat\nCOMMIT\n", SHOW_STOPPED.replace("LoadState=loaded", "LoadState=not-found"), ROUTES,
+        {"pod-routes": f"the cluster gives {NODE} no pod CIDR",
+         "deployment-available": "kubectl get deployment dep01: no Deployment dep01 in namespace default",
          "service-ports": "kubectl get svc mysvc: no Service mysvc in namespace default",
          "node-ready": f"no node named {NODE} in the cluster",
          "coredns-ready": "coredns-x: coredns CrashLoopBackOff",
@@ -188,8 +200,9 @@ BROKEN = {
 
 @pytest.mark.parametrize("lab", BROKEN)
 def test_each_check_fails_when_its_fact_is_broken(tmp_path, nodeport, lab):
-    broken, rules, show, expected = BROKEN[lab]
-    code, results = run_role(tmp_path, nodeport, objects=cluster(nodeport, **broken), rules=rules, show=show)
+    broken, rules, show, routes, expected = BROKEN[lab]
+    code, results = run_role(tmp_path, nodeport, objects=cluster(nodeport, **broken), rules=rules, show=show,
+                             routes=routes)
     assert code == 2
     assert {c for c, r in results.items() if not r["ok"]} == set(expected)
     for check, words in expected.items():
@@ -201,7 +214,7 @@ def test_no_api_server_fails_every_cluster_check_with_kubectls_words(tmp_path, n
     assert code == 2
     failed = {c for c, r in results.items() if not r["ok"]}
     assert failed == {"service-ports", "rc-ready", "deployment-available", "kube-system-pods",
-                      "coredns-ready", "node-ready"}
+                      "coredns-ready", "node-ready", "pod-routes"}
     assert all("was refused" in results[c]["detail"] for c in failed)
 
 
@@ -259,9 +272,11 @@ def socket_closed():
 
 
 def test_without_the_control_plane_among_the_checked_nodes_the_cluster_is_still_read(tmp_path, nodeport):
-    worker = {"metadata": {"name": WORKER}, "status": READY_NODE["status"]}
+    worker = {**OTHER_NODE, "metadata": {"name": WORKER}}
+    worker_routes = ("10.244.0.0/24 via 10.0.0.1 dev eth0 proto 73\n"
+                     "10.244.9.0/24 dev cni0 proto kernel scope link src 10.244.9.1\n")
     code, results = run_role(tmp_path, nodeport, objects=cluster(nodeport, nodes=(READY_NODE, worker)),
-                             limit=WORKER)
+                             routes=worker_routes, limit=WORKER)
     assert code == 0
     rows = {(r["check"], r["node"]) for r in results.values()}
     assert ("node-ready", WORKER) in rows and ("rc-ready", NODE) in rows
@@ -271,6 +286,7 @@ def test_without_the_control_plane_among_the_checked_nodes_the_cluster_is_still_
 # what the role's verify_read_commands are on the control plane, with no facts gathered
 READ_COMMANDS = {
     "nat": ["iptables-save", "-t", "nat"],
+    "routes": ["ip", "-4", "route", "show"],
     "units": ["systemctl", "show", "--property=Id,LoadState,ActiveState",
               "netfilter-persistent.service", "iptables.service"],
     "cluster": ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get",
@@ -280,7 +296,7 @@ READ_COMMANDS = {
 
 def given_reads(port, rules=None, commands=READ_COMMANDS):
     """What an earlier play's run of the read commands printed on a healthy node."""
-    out = {"nat": nat(port) if rules is None else rules, "units": SHOW_STOPPED,
+    out = {"nat": nat(port) if rules is None else rules, "units": SHOW_STOPPED, "routes": ROUTES,
            "cluster": json.dumps(cluster(port))}
     return {name: {"argv": argv, "rc": 0, "stdout": out[name], "stderr": ""} for name, argv in commands.items()}
 

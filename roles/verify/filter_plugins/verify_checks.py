@@ -11,6 +11,8 @@ import json
 import re
 from datetime import datetime, timezone
 
+from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_route_problems
+
 # container waiting reasons that do not go away by waiting
 BROKEN_REASONS = ("ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "InvalidImageName",
                   "CreateContainerConfigError", "CreateContainerError", "RunContainerError")
@@ -326,13 +328,43 @@ def _node_ready(items, failed: str, name: str) -> tuple[bool, str]:
     return False, f"no node named {name} in the cluster"
 
 
+def _pod_cidrs(items) -> list[dict]:
+    """Every node's name, pod CIDR and InternalIP from the cluster read."""
+    return [{"name": (n.get("metadata") or {}).get("name"), "cidr": (n.get("spec") or {}).get("podCIDR", ""),
+             "via": next((a.get("address") for a in (n.get("status") or {}).get("addresses") or []
+                          if a.get("type") == "InternalIP"), "")}
+            for n in items if n.get("kind") == "Node"]
+
+
+def verify_pod_routes(routes_read, items, failed: str, node: str) -> tuple[bool, str]:
+    """pod-routes: this node sends every other node's pod CIDR to that node and keeps its
+    own. A route left from an earlier cluster makes the pods behind it unreachable while
+    kube-proxy still sends them their share of the Service's requests, which a GET that
+    may try again does not notice."""
+    if failed:
+        return False, f"kubectl get nodes failed: {failed}"
+    routes_read = routes_read or {}
+    if routes_read.get("rc", 1) != 0:
+        return False, "ip -4 route show: " + (
+            _failed_read(routes_read) or f"exited with status {routes_read.get('rc')}")
+    table = [n for n in _pod_cidrs(items) if n["cidr"]]
+    own = next((n["cidr"] for n in table if n["name"] == node), "")
+    if not own:
+        return False, f"the cluster gives {node} no pod CIDR"
+    problems = pod_route_problems(routes_read.get("stdout"), table, node)
+    if problems:
+        return False, "; ".join(problems)
+    others = ", ".join(f"{n['cidr']} via {n['via']} ({n['name']})" for n in table if n["name"] != node)
+    return True, f"own pods {own} here; " + (f"routes {others}" if others else "no other node")
+
+
 def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, node_port,
                        page_text: str, services: dict, os_family: str = "",
                        iptables_service: str = "stopped") -> list[dict]:
     """One node's rows: nodeport-serves-nginx (the controller's GET of ``url``),
     iptables-nodeport-rule and iptables-service-<state> (``node_read``: the node's reads,
-    name -> argv, rc, stdout, stderr; or {msg} when the read failed) and node-ready (the
-    cluster read).
+    name -> argv, rc, stdout, stderr; or {msg} when the read failed), node-ready (the
+    cluster read) and pod-routes (both).
 
     ``services`` maps an OS family to its iptables service; with the node's ``os_family``
     unknown (no facts gathered), the service is the one of them installed on the node."""
@@ -366,6 +398,8 @@ def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, no
 
     items, failed = _listing(cluster_read)
     row("node-ready", *_node_ready(items, failed, node))
+    row("pod-routes", *verify_pod_routes(node_read.get("routes") or {
+        "rc": 1, "stderr": _failed_read(node_read) or "no route read"}, items, failed, node))
     return rows
 
 
