@@ -45,3 +45,14 @@ def test_route_types_and_multipath_lines_are_read():
     assert [(r["type"], r["dst"], r["via"], r["proto"]) for r in routes] == [
         ("unreachable", "10.244.0.0/16", "", ""), ("unicast", "10.244.5.0/24", "", "static"),
         ("blackhole", "10.244.6.0/24", "", "73")]
+
+
+def test_the_table_comes_from_the_node_objects_and_skips_other_kinds():
+    from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_cidr_table
+    items = [{"kind": "Node", "metadata": {"name": "cp"}, "spec": {"podCIDR": "10.244.0.0/24"},
+              "status": {"addresses": [{"type": "Hostname", "address": "cp"},
+                                       {"type": "InternalIP", "address": "172.24.26.10"}]}},
+             {"kind": "Node", "metadata": {"name": "w1"}, "spec": {}, "status": {}},
+             {"kind": "Pod", "metadata": {"name": "dep01-x"}}]
+    assert pod_cidr_table(items) == [{"name": "cp", "cidr": "10.244.0.0/24", "via": "172.24.26.10"},
+                                     {"name": "w1", "cidr": "", "via": ""}]

@@ -11,7 +11,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_route_problems
+from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_cidr_table, pod_route_problems
 
 # container waiting reasons that do not go away by waiting
 BROKEN_REASONS = ("ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "InvalidImageName",
@@ -328,14 +328,6 @@ def _node_ready(items, failed: str, name: str) -> tuple[bool, str]:
     return False, f"no node named {name} in the cluster"
 
 
-def _pod_cidrs(items) -> list[dict]:
-    """Every node's name, pod CIDR and InternalIP from the cluster read."""
-    return [{"name": (n.get("metadata") or {}).get("name"), "cidr": (n.get("spec") or {}).get("podCIDR", ""),
-             "via": next((a.get("address") for a in (n.get("status") or {}).get("addresses") or []
-                          if a.get("type") == "InternalIP"), "")}
-            for n in items if n.get("kind") == "Node"]
-
-
 def verify_pod_routes(routes_read, items, failed: str, node: str) -> tuple[bool, str]:
     """pod-routes: this node sends every other node's pod CIDR to that node and keeps its
     own. A route left from an earlier cluster makes the pods behind it unreachable while
@@ -347,7 +339,7 @@ def verify_pod_routes(routes_read, items, failed: str, node: str) -> tuple[bool,
     if routes_read.get("rc", 1) != 0:
         return False, "ip -4 route show: " + (
             _failed_read(routes_read) or f"exited with status {routes_read.get('rc')}")
-    table = [n for n in _pod_cidrs(items) if n["cidr"]]
+    table = [n for n in pod_cidr_table(items) if n["cidr"]]
     own = next((n["cidr"] for n in table if n["name"] == node), "")
     if not own:
         return False, f"the cluster gives {node} no pod CIDR"

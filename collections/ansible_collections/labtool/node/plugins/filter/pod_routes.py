@@ -38,6 +38,15 @@ def _value(words: list[str], key: str) -> str:
     return words[words.index(key) + 1] if key in words[:-1] else ""
 
 
+def pod_cidr_table(items) -> list[dict]:
+    """Every Node's name, pod CIDR ('' when none) and InternalIP ('' when none), from the
+    items of ``kubectl get nodes -o json`` (or of a List with other kinds too)."""
+    return [{"name": (n.get("metadata") or {}).get("name"), "cidr": (n.get("spec") or {}).get("podCIDR", ""),
+             "via": next((a.get("address") for a in (n.get("status") or {}).get("addresses") or []
+                          if a.get("type") == "InternalIP"), "")}
+            for n in items or [] if n.get("kind", "Node") == "Node"]
+
+
 def _inside(address: str, cidr: str) -> bool:
     try:
         return ipaddress.ip_address(address) in ipaddress.ip_network(cidr, strict=False)
@@ -77,4 +86,4 @@ def pod_route_problems(route_table: str, nodes: list[dict], node: str, protocol=
 
 class FilterModule:
     def filters(self):
-        return {"pod_route_problems": pod_route_problems}
+        return {"pod_route_problems": pod_route_problems, "pod_cidr_table": pod_cidr_table}
