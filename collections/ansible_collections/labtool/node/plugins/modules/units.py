@@ -156,6 +156,8 @@ def apply(p):
     return {"changed": bool(steps), "actions": actions, "states": states}
 
 
+# The entry point of every WANT_JSON module here (converge_stamp's too): such a module is
+# copied to the node alone, so it cannot import a shared one.
 def main():
     try:
         with open(sys.argv[1]) as f:
