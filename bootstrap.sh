@@ -65,7 +65,7 @@ install_labtool() {
 
 build_artifacts() {
   step "Building the offline Kubernetes artifacts (cached in $artifacts)"
-  bash "$repo/tests/artifacts/build.sh" --out "$artifacts"
+  bash "$repo/tools/artifacts/build.sh" --out "$artifacts"
 }
 
 setup() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: pytest for everything under tests/, then every molecule scenario
+# Every test: pytest (tests/unit: the Python side alone; tests/plugins: the collection's
+# plugins; tests/integration: ansible, docker and the local lab), then every molecule scenario
 # (molecule/default and molecule/rebuild: the local lab, up, idempotence, reset, verify).
 # Run from anywhere, as root, after the set-up (bootstrap.sh setup or .ci/run).
 # Exit status: non-zero when either part failed; both parts always run.
@@ -11,8 +12,8 @@ export PATH="$venv/bin:$PATH"
 cd "$repo"
 
 status=0
-echo "==> pytest tests/"
-pytest tests || status=$?
+echo "==> pytest tests/unit tests/plugins tests/integration"
+pytest tests/unit tests/plugins tests/integration || status=$?
 echo "==> ansible-lint (production profile) and yamllint"
 ansible-lint --profile production playbooks roles || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
 yamllint -s playbooks roles molecule inventory || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }

@@ -60,7 +60,7 @@ def _check_artifacts(artifacts: Path) -> None:
     if not (artifacts / "artifacts.yml").is_file():
         raise LocalLabError(
             f"no artifacts in {artifacts} (artifacts.yml missing): build them first with"
-            f" `bash tests/artifacts/build.sh --out {artifacts}` (about half an hour, once)"
+            f" `bash tools/artifacts/build.sh --out {artifacts}` (about half an hour, once)"
         )
 
 

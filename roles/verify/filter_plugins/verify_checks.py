@@ -1,7 +1,7 @@
 """The verify role's judgements that need more than a line of Jinja, as plain functions.
 
 Each takes what kubectl, iptables-save or systemctl printed and returns one verify result's
-``ok`` and ``detail`` (contract §5), so ``tests/test_verify_checks.py`` can show every check
+``ok`` and ``detail`` (contract §5), so ``tests/plugins/test_verify_checks.py`` can show every check
 failing on the broken states a user would meet.
 """
 

@@ -21,7 +21,7 @@ import yaml
 
 from test_verify_checks import COREDNS, HEALTHY, deployment, listing, pod
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 FAKE_KUBECTL = """#!/usr/bin/env python3

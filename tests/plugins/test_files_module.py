@@ -10,9 +10,9 @@ import stat
 from pathlib import Path
 
 
-import ansible_module  # tests/ansible_module.py
+import ansible_module  # tests/plugins/ansible_module.py
 
-MODULE = (Path(__file__).resolve().parents[1]
+MODULE = (Path(__file__).resolve().parents[2]
           / "collections/ansible_collections/labtool/node/plugins/modules/files.py")
 spec = importlib.util.spec_from_file_location("labtool_node_files", MODULE)
 files = importlib.util.module_from_spec(spec)

@@ -15,7 +15,7 @@ from labtool.inventory import build_class_inventory, build_inventory, class_grou
 from labtool.lab import Classroom, Lab, LabFileError, load, merge_lab
 from labtool.runner import HostCounts, LabRun, RunResult
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 HEAD = "name: wed\nsources: {mode: local, artifacts: ./artifacts}\nlabs:\n"
 

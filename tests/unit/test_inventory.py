@@ -120,7 +120,7 @@ def test_ansible_reads_the_inventory(write_lab, tmp_path):
     assert w1["node_ip"] == "192.168.56.11"
 
 
-@pytest.mark.parametrize("example", sorted((Path(__file__).parents[1] / "inventory").glob("*.yml")),
+@pytest.mark.parametrize("example", sorted((Path(__file__).parents[2] / "inventory").glob("*.yml")),
                          ids=lambda p: p.name)
 def test_example_inventories_carry_the_same_variables(example):
     """The hand-written examples in inventory/ must not drift from what labtool writes."""

@@ -1,6 +1,6 @@
 """A stand-in for the mirrors of `sources.mode: mirror`, made from an artifacts directory.
 
-Test tooling (not product): the molecule scenario `mirror` and CI use it to give the nodes
+A tool for instructors who want a mirror of their own artifacts; the molecule scenario `mirror` and CI use it to give the nodes
 
 * a Debian package repository laid out exactly like pkgs.k8s.io, ``<root>/core:/stable:/v<minor>/deb/``:
   a flat repository (``deb [signed-by=…] <url>/core:/stable:/v1.20/deb/ /``) with ``Packages``,
@@ -10,10 +10,10 @@ Test tooling (not product): the molecule scenario `mirror` and CI use it to give
 * a small HTTP server for it on the host (the nodes' Docker network gateway);
 * the images kubeadm asks for in the host registry, under kubeadm's own tags.
 
-    python tests/mirror/pkgrepo.py build [--artifacts DIR] [--out DIR]
-    python tests/mirror/pkgrepo.py serve --name LAB --bind ADDR [--port 8088] [--root DIR]
-    python tests/mirror/pkgrepo.py stop (--name LAB | --all)
-    python tests/mirror/pkgrepo.py registry [--artifacts DIR] [--registry localhost:5000]
+    python tools/mirror/pkgrepo.py build [--artifacts DIR] [--out DIR]
+    python tools/mirror/pkgrepo.py serve --name LAB --bind ADDR [--port 8088] [--root DIR]
+    python tools/mirror/pkgrepo.py stop (--name LAB | --all)
+    python tools/mirror/pkgrepo.py registry [--artifacts DIR] [--registry localhost:5000]
 
 Limits, said plainly: cri-tools carries no crictl (none can be had here: no reachable registry
 or repository ships one for 1.20), so the package only satisfies kubeadm's dependency; the
@@ -52,7 +52,7 @@ DEFAULT_PORT = 8088
 KEY_UID = "labtool test package mirror <mirror@labtool.invalid>"
 DEB_REVISION = "1.1"  # pkgs.k8s.io's revision style: 1.30.0-1.1
 MAINTAINER = "labtool test tooling <mirror@labtool.invalid>"
-CNI_SOURCE = Path("/usr/lib/cni")  # where tests/artifacts/build.sh copies the CNI plugins from
+CNI_SOURCE = Path("/usr/lib/cni")  # where tools/artifacts/build.sh copies the CNI plugins from
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -87,7 +87,7 @@ def sha256(path: Path) -> str:
 def read_manifest(artifacts: Path) -> dict:
     path = artifacts / "artifacts.yml"
     if not path.is_file():
-        raise MirrorError(f"{path} is missing: build the artifacts first (tests/artifacts/build.sh)")
+        raise MirrorError(f"{path} is missing: build the artifacts first (tools/artifacts/build.sh)")
     return yaml.safe_load(path.read_text()) or {}
 
 
@@ -203,7 +203,7 @@ def build_deb(pkg: dict, artifacts: Path, staging: Path, out_dir: Path) -> Path:
         "Priority: optional",
         "Homepage: https://kubernetes.io",
         f"Description: {pkg['description']}",
-        " Built by labtool's test tooling (tests/mirror/pkgrepo.py) from an artifacts directory,",
+        " Built by labtool's test tooling (tools/mirror/pkgrepo.py) from an artifacts directory,",
         " with the file locations and dependencies of the upstream package.",
     ]
     (root / "DEBIAN/control").write_text("\n".join(control) + "\n")
@@ -407,7 +407,7 @@ def _manifest(registry: str, repo: str, tag: str) -> tuple[bytes, str] | None:
 
 
 def registry(artifacts: Path, endpoint: str) -> None:
-    """Make the registry (holding the artifacts' images, pushed by tests/artifacts/registry.sh)
+    """Make the registry (holding the artifacts' images, pushed by tools/artifacts/registry.sh)
     serve every image `kubeadm config images list` names, under kubeadm's own tag. A mirror of
     registry.k8s.io has them all; our stand-in tags an artifact image of the same repository
     (etcd: Debian's 3.4.23 as kubeadm's 3.4.13-0). Images no artifact provides are listed."""
@@ -445,7 +445,7 @@ def registry(artifacts: Path, endpoint: str) -> None:
             " (a lab without CoreDNS sets kubernetes.coredns: false)")
     if len(known_gaps) < len(missing):
         raise MirrorError(f"the registry {endpoint} lacks {', '.join(sorted(set(missing) - set(known_gaps)))}:"
-                          " push the artifacts' images first (tests/artifacts/registry.sh push)")
+                          " push the artifacts' images first (tools/artifacts/registry.sh push)")
 
 
 # --------------------------------------------------------------------------- command line

@@ -13,7 +13,7 @@ import pytest
 
 import ansible_module  # noqa: F401  (puts collections/ on sys.path: the plugin imports labtool.node's filter)
 
-_PLUGIN = Path(__file__).resolve().parents[1] / "roles/verify/filter_plugins/verify_checks.py"
+_PLUGIN = Path(__file__).resolve().parents[2] / "roles/verify/filter_plugins/verify_checks.py"
 _spec = importlib.util.spec_from_file_location("verify_checks", _PLUGIN)
 checks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(checks)

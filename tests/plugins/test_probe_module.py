@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import ansible_module  # tests/ansible_module.py
+import ansible_module  # tests/plugins/ansible_module.py
 
-MODULE = (Path(__file__).resolve().parents[1]
+MODULE = (Path(__file__).resolve().parents[2]
           / "collections/ansible_collections/labtool/node/plugins/modules/probe.py")
 
 

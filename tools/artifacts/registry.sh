@@ -5,8 +5,8 @@
 #   registry.k8s.io/kube-apiserver:v1.20.2 -> ENDPOINT/kube-apiserver:v1.20.2
 #   daocloud.io/library/nginx:latest      -> ENDPOINT/library/nginx:latest
 #
-#   tests/artifacts/registry.sh push  DIR ENDPOINT   # e.g. ENDPOINT=localhost:5000
-#   tests/artifacts/registry.sh check DIR ENDPOINT   # exit 1 unless every image is there
+#   tools/artifacts/registry.sh push  DIR ENDPOINT   # e.g. ENDPOINT=localhost:5000
+#   tools/artifacts/registry.sh check DIR ENDPOINT   # exit 1 unless every image is there
 #
 # An image whose config digest the registry already serves under that tag is skipped, so
 # a second push is quick. Uses skopeo. Starting the registry is not this script's job.

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 # where a module's ``ansible_collections.labtool...`` imports resolve, as AnsiballZ bundles them
-COLLECTIONS = Path(__file__).resolve().parents[1] / "collections"
+COLLECTIONS = Path(__file__).resolve().parents[2] / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.append(str(COLLECTIONS))  # for the tests that import a module's file themselves
 

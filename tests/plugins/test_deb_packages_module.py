@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import ansible_module  # tests/ansible_module.py
+import ansible_module  # tests/plugins/ansible_module.py
 
-MODULE = (Path(__file__).resolve().parents[1]
+MODULE = (Path(__file__).resolve().parents[2]
           / "collections/ansible_collections/labtool/node/plugins/modules/deb_packages.py")
 
 # dpkg-query prints the packages in $FAKE_DIR/installed; apt-get install adds its arguments

@@ -1,4 +1,4 @@
-"""An artifacts directory built by tests/artifacts/build.sh keeps the contract of
+"""An artifacts directory built by tools/artifacts/build.sh keeps the contract of
 docs/INTERFACES.md §3. Runs against $LABTOOL_ARTIFACTS (default the build's output);
 skipped when no such directory has been built on this machine."""
 

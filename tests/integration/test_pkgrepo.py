@@ -1,4 +1,4 @@
-"""The test mirror (tests/mirror/pkgrepo.py) as apt sees it, and item 3 of issue 9: a package
+"""The test mirror (tools/mirror/pkgrepo.py) as apt sees it, and item 3 of issue 9: a package
 mirror behind the package proxy. Built from a small fake artifacts directory, so it runs
 anywhere in seconds; the molecule scenario `mirror` does the same with the real artifacts."""
 
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PKGREPO = ROOT / "tests" / "mirror" / "pkgrepo.py"
+PKGREPO = ROOT / "tools" / "mirror" / "pkgrepo.py"
 BIN = Path(sys.executable).parent
 PACKAGES = ("cri-tools", "kubeadm", "kubectl", "kubelet", "kubernetes-cni")
 

@@ -18,7 +18,7 @@ import ansible_module  # noqa: F401 - puts collections/ on sys.path
 from ansible_collections.labtool.node.plugins.action.install_files import (  # noqa: E402
     failed_sources, install_script, staged_name)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="installs files owned by root")

@@ -100,7 +100,7 @@ def test_create_refuses_without_root(monkeypatch):
 
 def test_create_without_artifacts_says_how_to_build_them(monkeypatch, tmp_path):
     monkeypatch.setattr(host.os, "geteuid", lambda: 0)
-    with pytest.raises(local.LocalLabError, match="tests/artifacts/build.sh"):
+    with pytest.raises(local.LocalLabError, match="tools/artifacts/build.sh"):
         local.create("lab", artifacts=tmp_path / "none", echo=lambda _: None)
 
 

@@ -2,9 +2,9 @@
 # Build the offline artifacts directory for Kubernetes v1.20.2 (docs/INTERFACES.md §3)
 # from reachable package registries only (Debian apt): binaries compiled from Debian's
 # kubernetes source package, CNI plugins from Debian, container images built locally with
-# docker from Debian packages and the Kubernetes tree. Test tooling, not product.
+# docker from Debian packages and the Kubernetes tree. A tool for instructors (and the tests).
 #
-#   tests/artifacts/build.sh [--out DIR] [--work DIR] [--force]
+#   tools/artifacts/build.sh [--out DIR] [--work DIR] [--force]
 #
 # Default --out: /var/cache/labtool/artifacts/v1.20.2. --work (source tree, Go build
 # cache, Debian root filesystems; reused): /var/cache/labtool/build. Root on Debian 12.
@@ -477,7 +477,7 @@ step_manifest() {
     local f name
     log "artifacts.yml: sha256 of every file"
     {
-        echo "# Offline artifacts for labtool (docs/INTERFACES.md §3), built by tests/artifacts/build.sh"
+        echo "# Offline artifacts for labtool (docs/INTERFACES.md §3), built by tools/artifacts/build.sh"
         echo "kubernetes_version: $K8S_VERSION"
         echo "images:"
         for name in "${IMAGE_NAMES[@]}"; do

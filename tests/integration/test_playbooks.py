@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EXAMPLES = sorted((ROOT / "inventory").glob("*.yml"))
 FAMILY_VARS = sorted(p.parent for p in ROOT.glob("roles/*/vars/RedHat.yml"))

@@ -247,7 +247,7 @@ def test_the_contracts_example_lab_file_uses_only_known_keys(tmp_path):
     """docs/INTERFACES.md §1 shows every key: all are accepted. Its only problems are the
     online mode with 1.20.2 (pkgs.k8s.io starts at 1.24) and, on machines without it,
     the example's key file."""
-    doc = (Path(__file__).parents[1] / "docs" / "INTERFACES.md").read_text()
+    doc = (Path(__file__).parents[2] / "docs" / "INTERFACES.md").read_text()
     example = doc.split("## 1.", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     path = tmp_path / "lab.yml"
     path.write_text(example)

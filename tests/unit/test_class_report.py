@@ -16,7 +16,7 @@ from labtool import report
 from labtool.cli import changed_nothing, class_exit_code
 from labtool.runner import EventCollector, LabRun
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LAB1, LAB2 = "mol-classroom-1", "mol-classroom-2"
 NODES = ["cp", "w1", "w2"]
 
