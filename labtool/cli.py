@@ -76,7 +76,7 @@ def _local_lab_file(name: str) -> Path:
 
 def _load(file: str | None, name: str):
     """Load the lab file (or the local lab's); exits 2 listing every problem."""
-    from labtool.lab import LabFileError, load_lab
+    from labtool.labfile import LabFileError, load_lab
 
     path = Path(file) if file else _local_lab_file(name)
     if file is None and not path.exists():
@@ -185,7 +185,7 @@ def _class_name(name: str) -> str:
 
 
 def _is_class(lab) -> bool:
-    from labtool.lab import Classroom
+    from labtool.labfile import Classroom
 
     return isinstance(lab, Classroom)
 
@@ -195,7 +195,7 @@ def _load_any(file: str | None, name: str):
     --name names, or else the class file of the local class it names. Exits 2 listing
     every problem."""
     from labtool import _paths
-    from labtool.lab import LabFileError, load
+    from labtool.labfile import LabFileError, load
 
     if file is None:
         class_file = _paths.state_dir(name) / "class.yml"
@@ -213,7 +213,7 @@ def _load_any(file: str | None, name: str):
 
 
 def _pick(classroom, lab_names):
-    from labtool.lab import LabFileError
+    from labtool.labfile import LabFileError
 
     if not lab_names:
         return classroom

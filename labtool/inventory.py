@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from labtool import _paths
-from labtool.lab import Lab, Node
+from labtool.labfile import Lab, Node
 
 
 def _host_vars(node: Node) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def class_group(lab_name: str) -> str:
 
 
 def build_class_inventory(classroom: Any) -> dict[str, Any]:
-    """One inventory for a whole class (a :class:`labtool.lab.Classroom`): a group per lab,
+    """One inventory for a whole class (a :class:`labtool.labfile.Classroom`): a group per lab,
     ``lab_<name>``, holding that lab's variables, with the lab's own groups inside it as
     ``lab_<name>_control_plane`` and ``lab_<name>_workers``; hosts are ``<lab>-<node>`` (node
     names repeat from lab to lab), each with its ``node_name``.

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from labtool import _paths
 from labtool.inventory import build_inventory, render_inventory
-from labtool.lab import Lab
+from labtool.labfile import Lab
 
 VERIFY_STATS_KEY = "labtool_verify"
 KEEP_RUNS = 10
@@ -291,7 +291,10 @@ def run_playbook(
             on_event(event)
         return True  # keep the event (ansible-runner drops it otherwise)
 
+    from labtool.strategy import strategy_env  # LABTOOL_STRATEGY=mitogen: Mitogen's strategy
+
     envvars = {
+        **strategy_env(),
         "ANSIBLE_CONFIG": str(_paths.ANSIBLE_CFG),
         "ANSIBLE_ROLES_PATH": str(_paths.ROLES_DIR),
         "ANSIBLE_NOCOLOR": "1",  # the log (artifacts/<run>/stdout) stays readable

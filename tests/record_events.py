@@ -19,7 +19,7 @@ from pathlib import Path
 
 from labtool import report, runner
 from labtool.cli import exit_code_for
-from labtool.lab import load_lab
+from labtool.labfile import load_lab
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from labtool.explain import gather
-from labtool.lab import load_lab
+from labtool.labfile import load_lab
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from labtool.lab import manifest_version, read_manifest
+from labtool.labfile import manifest_version, read_manifest
 from labtool.local._run import LocalLabError
 
 POD_CIDR = "10.244.0.0/16"

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import GOOD_LAB
 from labtool import runner
-from labtool.lab import load_lab
+from labtool.labfile import load_lab
 
 PLAYBOOK = """\
 - name: Exercise the runner on the controller

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from labtool import cli, runner
 from labtool.inventory import build_class_inventory, build_inventory, class_group
-from labtool.lab import Classroom, Lab, LabFileError, load, merge_lab
+from labtool.labfile import Classroom, Lab, LabFileError, load, merge_lab
 from labtool.runner import HostCounts, LabRun, RunResult
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import GOOD_LAB
 from labtool.cli import main
 from labtool.inventory import build_inventory, render_inventory
-from labtool.lab import load_lab
+from labtool.labfile import load_lab
 
 CONTRACT_VARS = [
     "lab_name", "lab_state_dir", "lab_node_profile", "lab_iptables_service",

@@ -12,12 +12,11 @@ from click.testing import CliRunner
 from conftest import GOOD_LAB
 from labtool.cli import main
 from labtool.inventory import build_inventory
-from labtool.lab import (
+from labtool.labfile import LabFileError, load_lab
+from labtool.labfile.values import (
     DEFAULT_ONLINE_KUBERNETES_VERSION,
     FIRST_ONLINE_MINOR,
     SUPPORTED_MINORS,
-    LabFileError,
-    load_lab,
     parse_version,
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labtool.lab import load_lab
+from labtool.labfile import load_lab
 from labtool.local import labfile
 from labtool.local._run import LocalLabError
 
