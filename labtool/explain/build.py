@@ -8,24 +8,19 @@ playbooks/explain.yml); tests feed recorded ones.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from labtool.explain import iptables as ipt
+from labtool.explain.nodefacts import counter_deltas, entry_delta, iptables_service, listeners
+from labtool.explain.natpath import kube_rule_count, masquerade, packet_path
 from labtool.explain.model import (
-    Branch,
     Endpoint,
     Explanation,
-    Hop,
-    IptablesService,
     KubeProxy,
-    Listener,
-    Masquerade,
     NodeView,
-    Path,
     Pod,
     PortRole,
     Probe,
@@ -36,7 +31,6 @@ from labtool.explain.model import (
     Service,
 )
 
-IPTABLES_UNITS = ("netfilter-persistent.service", "iptables.service")
 USERSPACE_SAYS = ("kube-proxy opens a random port on the node for the Service, iptables "
                   "redirects the Service's traffic to that port, and kube-proxy itself "
                   "forwards it to a pod (its old 'userspace' mode)")
@@ -132,180 +126,6 @@ def _endpoints(obj: dict[str, Any], pods: dict[str, Pod], deployment: str) -> li
                         controller=controller,
                         in_deployment=controller == f"Deployment/{deployment}", ready=ready))
     return out
-
-
-# --------------------------------------------------------------------------- the nat table
-
-
-def _does(step: ipt.Step) -> str:
-    if step.action == "mark":
-        mark = step.target_options.get("--set-xmark") or step.target_options.get("--set-mark") \
-            or step.target_options.get("--or-mark") or ""
-        return f"sets mark {mark}"
-    if step.action == "nat":
-        to = step.target_options.get("--to-destination") or step.target_options.get("--to-ports") \
-            or step.target_options.get("--to-source") or ""
-        return f"{step.target} to {to}".strip() if to else str(step.target)
-    if step.action == "return":
-        return "returns"
-    if step.action in ("jump", "goto"):
-        return f"{'goes' if step.action == 'goto' else 'jumps'} to {step.target}"
-    return str(step.target or "counts")
-
-
-def _hops(steps: list[ipt.Step], depth: int = 0) -> list[Hop]:
-    hops: list[Hop] = []
-    for s in steps:
-        cond = ("when " + ", ".join(s.conditions)) if s.conditions else ""
-        if s.probability is not None:
-            cond = (cond + ", " if cond else "") + f"with probability {s.probability:g}"
-        hops.append(Hop(chain=s.chain, rule=s.rule, does=_does(s), condition=cond, depth=depth,
-                        packets=s.packets, matches=", ".join(s.matches), comment=s.comment,
-                        target=s.target or "", action=s.action))
-        hops.extend(_hops(s.children, depth + 1))
-    return hops
-
-
-def _has_nat(step: ipt.Step) -> bool:
-    return any(s.action == "nat" for s in ipt.walk([step]))
-
-
-def _path(table: ipt.Table, kind: str, entry: str, pkt: ipt.Packet,
-          endpoint_ips: dict[str, str], pods_by_ip: dict[str, str]) -> Path:
-    steps, _ = ipt.trace(table, entry, pkt)
-    chains: list[str] = [entry]
-    for s in ipt.walk(steps):
-        if s.action in ("jump", "goto") and s.target not in chains and _has_nat(s):
-            chains.append(s.target or "")
-    branches: list[Branch] = []
-    for s in ipt.walk(steps):
-        if s.action not in ("jump", "goto"):
-            continue
-        dnats = [c for c in s.children if c.action == "nat" and c.target == "DNAT" and not c.conditions]
-        if not dnats:
-            continue
-        to = dnats[0].target_options.get("--to-destination") or ""
-        ip = to.rsplit(":", 1)[0]
-        branches.append(Branch(chain=s.target or "", probability=round(s.reach, 6),
-                               rule_probability=s.probability, dnat_to=to,
-                               pod=endpoint_ips.get(to) or pods_by_ip.get(ip, ""),
-                               is_endpoint=to in endpoint_ips,
-                               packets=dnats[0].packets))
-    entry_step = next((s for s in ipt.walk(steps)
-                       if s.action in ("jump", "goto") and _has_nat(s)
-                       and any(m in s.rule for m in ("--dport", "--dports"))), None)
-    return Path(kind=kind, entry=entry, destination=f"{pkt.dst}:{pkt.dport}", chains=chains,
-                hops=_hops(steps), branches=branches,
-                entry_rule=entry_step.rule if entry_step else "",
-                entry_packets=entry_step.packets if entry_step else None)
-
-
-def _masquerade(table: ipt.Table) -> Masquerade | None:
-    """The mark a chain sets for masquerading, and the POSTROUTING rule that acts on it."""
-    steps, _ = ipt.trace(table, "POSTROUTING", ipt.Packet("0.0.0.0", 0))
-    for s in ipt.walk(steps):
-        if s.target == "MASQUERADE" and s.chain.startswith("KUBE-"):
-            chain = table.chains[s.chain]
-            mark = ""
-            for rule in chain.rules:
-                m = rule.find("--mark")
-                if m is not None and m.value:
-                    mark = m.value
-                    break
-            mark_chain = ""
-            for c in table.chains.values():
-                if c.name.startswith("KUBE-") and any(
-                        r.target == "MARK" and (r.target_options.get("--set-xmark") == mark
-                                                or r.target_options.get("--or-mark") == mark.split("/")[0])
-                        for r in c.rules):
-                    mark_chain = c.name
-                    break
-            return Masquerade(mark=mark, mark_chain=mark_chain, postrouting_chain=s.chain, rule=s.rule)
-    return None
-
-
-def _kube_rules(table: ipt.Table) -> int:
-    return sum(1 for r in table.rules()
-               if r.chain.startswith("KUBE-") or (r.target or "").startswith("KUBE-"))
-
-
-# --------------------------------------------------------------------------- node facts
-
-
-def _units(text: str) -> IptablesService | None:
-    blocks, cur = [], {}
-    for line in (text or "").splitlines() + [""]:
-        if not line.strip():
-            if cur:
-                blocks.append(cur)
-            cur = {}
-            continue
-        key, _, value = line.partition("=")
-        cur[key.strip()] = value.strip()
-    loaded = [b for b in blocks if b.get("LoadState") == "loaded"]
-    if not loaded:
-        return IptablesService(unit="", active="not installed", enabled="not installed") \
-            if blocks else None
-    b = loaded[0]
-    return IptablesService(unit=b.get("Id", ""), active=b.get("ActiveState", ""),
-                           enabled=b.get("UnitFileState", ""))
-
-
-_SS_RE = re.compile(r'users:\(\("([^"]+)"')
-
-
-def _listeners(text: str, program: str, config: dict[str, Any], node_ports: set[int]) -> list[Listener]:
-    metrics = str(config.get("metricsBindAddress") or "127.0.0.1:10249").rsplit(":", 1)[-1]
-    healthz = str(config.get("healthzBindAddress") or "0.0.0.0:10256").rsplit(":", 1)[-1]
-    out: list[Listener] = []
-    for line in (text or "").splitlines():
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        if fields[0] in ("LISTEN", "UNCONN"):
-            local = fields[3]
-        else:  # no State column
-            local = fields[2]
-        m = _SS_RE.search(line)
-        if not m or m.group(1) != program:
-            continue
-        addr, _, port = local.rpartition(":")
-        if not port.isdigit():
-            continue
-        n = int(port)
-        meaning = ("metrics" if port == metrics else "healthz" if port == healthz
-                   else "nodeport-reservation" if n in node_ports else "other")
-        out.append(Listener(address=addr, port=n, program=program, meaning=meaning))
-    return out
-
-
-def _counter_deltas(before: ipt.Table, after: ipt.Table, chains: list[str]) -> tuple[dict[str, int], bool]:
-    """Packets the DNAT rule of each chain in ``chains`` counted between the two saves."""
-    deltas: dict[str, int] = {}
-    reset = False
-    for name in chains:
-        def dnat(table: ipt.Table) -> ipt.Rule | None:
-            chain = table.chains.get(name)
-            return next((r for r in chain.rules if r.target == "DNAT"), None) if chain else None
-        b, a = dnat(before), dnat(after)
-        if a is None or a.packets is None:
-            continue
-        was = b.packets if b is not None and b.packets is not None else 0
-        if a.packets < was:
-            reset = True
-            deltas[a.to_destination or name] = a.packets
-        else:
-            deltas[a.to_destination or name] = a.packets - was
-    return deltas, reset
-
-
-def _entry_delta(before: ipt.Table, after: ipt.Table, rule_text: str) -> int | None:
-    def find(table: ipt.Table) -> ipt.Rule | None:
-        return next((r for r in table.rules() if r.text == rule_text), None)
-    b, a = find(before), find(after)
-    if a is None or a.packets is None:
-        return None
-    return a.packets - (b.packets or 0) if b is not None and (b.packets or 0) <= a.packets else a.packets
 
 
 # --------------------------------------------------------------------------- the whole
@@ -420,7 +240,7 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                                         f"node {node.name} ({node.address}) was not read: the "
                                         "gathering run stopped before"))
             continue
-        view.iptables_service = _units((f.get("units") or {}).get("stdout", ""))
+        view.iptables_service = iptables_service((f.get("units") or {}).get("stdout", ""))
         save = f.get("iptables_save") or {}
         if save.get("rc") != 0 or not save.get("stdout"):
             problems.append(Problem("iptables-save", node.name,
@@ -428,20 +248,20 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
                                     f"{_first_line(save.get('stderr') or save.get('msg') or '')}"))
             continue
         table = ipt.parse_table(save["stdout"], "nat")
-        view.kube_rules = _kube_rules(table)
-        view.masquerade = _masquerade(table)
+        view.kube_rules = kube_rule_count(table)
+        view.masquerade = masquerade(table)
         node_ports = {service.node_port} if service and service.node_port else set()
-        view.kube_proxy_listeners = _listeners((f.get("ss") or {}).get("stdout", ""), "kube-proxy",
+        view.kube_proxy_listeners = listeners((f.get("ss") or {}).get("stdout", ""), "kube-proxy",
                                                config, node_ports)
         if service is None:
             continue
         if service.node_port:
-            view.paths.append(_path(table, "nodeport", "PREROUTING",
+            view.paths.append(packet_path(table, "nodeport", "PREROUTING",
                                     ipt.Packet(view.node_ip, int(service.node_port),
                                                service.protocol.lower(), dst_local=True),
                                     endpoint_addrs, pods_by_ip))
         if service.cluster_ip and service.cluster_ip != "None":
-            view.paths.append(_path(table, "cluster-ip", "OUTPUT",
+            view.paths.append(packet_path(table, "cluster-ip", "OUTPUT",
                                     ipt.Packet(service.cluster_ip, service.port, service.protocol.lower()),
                                     endpoint_addrs, pods_by_ip))
         if endpoints and (configured or "iptables") in ("iptables", "userspace") \
@@ -453,9 +273,9 @@ def build(facts: dict[str, Any], *, lab_name: str, nodes: list[LabNode], deploym
         if requests > 0 and after.get("rc") == 0 and after.get("stdout"):
             after_table = ipt.parse_table(after["stdout"], "nat")
             seps = sorted({b.chain for p in view.paths for b in p.branches})
-            deltas, reset = _counter_deltas(table, after_table, seps)
+            deltas, reset = counter_deltas(table, after_table, seps)
             entry = {p.kind: d for p in view.paths
-                     if p.entry_rule and (d := _entry_delta(table, after_table, p.entry_rule)) is not None}
+                     if p.entry_rule and (d := entry_delta(table, after_table, p.entry_rule)) is not None}
             np_status = [s for s in f.get("probe_nodeport") or []]
             ci_status = [s for s in facts.get("probe_cluster_ip") or []] if node.role == "control-plane" else []
             probe_nodes.append(ProbeNode(

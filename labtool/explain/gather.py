@@ -16,7 +16,7 @@ STATS_KEY = "labtool_explain"
 @dataclass
 class Gathered:
     facts: dict[str, Any] = field(default_factory=dict)
-    result: Any = None  # labtool.runner.RunResult
+    result: Any = None  # labtool.events.RunResult
 
 
 class StatsCatcher:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from labtool.labfile.problems import Found, LabFileError, Loc, Where, file_problem
+from labtool.labfile.problems import Found, Loc, Where, file_problem
 
 MAX_FILE_CHARS = 1_000_000
 # values the document holds once every alias is expanded; a class of 50 labs holds ~5,000

@@ -203,10 +203,6 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", int: "a number",
-            float: "a number", bool: "true/false", type(None): "empty"}.get(type(value), type(value).__name__)
-
 
 def _message(err: dict[str, Any]) -> str:
     kind = err["type"]

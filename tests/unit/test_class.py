@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from labtool import cli, runner
+from labtool import commands as cli, runner, session
 from labtool.inventory import build_class_inventory, build_inventory, class_group
 from labtool.labfile import Classroom, Lab, LabFileError, load, merge_lab
-from labtool.runner import HostCounts, LabRun, RunResult
+from labtool.events import HostCounts, RunResult
+from labtool.runner import LabRun
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -293,7 +294,7 @@ def test_class_exit_code_worst_first(codes, expected):
                4: RunResult("up", "failed", hosts={"w2": HostCounts(unreachable=1)}),
                130: RunResult("up", "canceled")}
     runs = {f"l{i}": LabRun(f"l{i}", runs=[outcome[c] for c in lab]) for i, lab in enumerate(codes)}
-    assert cli.class_exit_code(runs) == expected
+    assert session.class_exit_code(runs) == expected
 
 
 def test_up_labs_creates_the_local_class_then_builds_it(write_lab, fake_class_runs, monkeypatch):

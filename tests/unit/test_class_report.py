@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from labtool import report
-from labtool.cli import changed_nothing, class_exit_code
-from labtool.runner import EventCollector, LabRun
+from labtool import class_report as report
+from labtool.flow import changed_nothing
+from labtool.session import class_exit_code
+from labtool.events import EventCollector
+from labtool.runner import LabRun
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LAB1, LAB2 = "mol-classroom-1", "mol-classroom-2"

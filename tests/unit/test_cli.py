@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import GOOD_LAB
-from labtool import cli, runner
-from labtool.runner import HostCounts, RunResult
+from labtool import commands as cli, runner
+from labtool.commands import _common
+from labtool.events import HostCounts, RunResult
 
 
 def test_help_lists_commands_and_exit_codes():
@@ -27,7 +28,7 @@ def test_no_ansible_import_for_help_and_inventory(write_lab):
     path = write_lab(GOOD_LAB)
     code = (
         "import sys\n"
-        "from labtool import cli\n"
+        "from labtool import commands as cli\n"
         "try:\n"
         f"    cli.main(['inventory', '-f', {str(path)!r}])\n"
         "except SystemExit:\n"
@@ -76,8 +77,7 @@ def test_up_that_changed_something_runs_every_check(write_lab, fake_runs):
                                hosts={"cp": HostCounts(ok=5, changed=2), "w1": HostCounts(ok=4)})
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
     assert result.exit_code == 0, result.output
-    assert calls[1] == ("verify", {"limit": None, "verbosity": 0, "tags": None, "check": False,
-                                   "extravars": None})
+    assert calls[1] == ("verify", {"limit": None, "verbosity": 0, "extravars": None})
 
 
 def test_up_that_changed_nothing_skips_the_pod_deletion(write_lab, fake_runs):
@@ -168,7 +168,7 @@ def test_reset_without_terminal_and_without_yes_refuses(write_lab, fake_runs):
 
 def test_reset_asks_and_no_means_nothing(write_lab, fake_runs, monkeypatch):
     calls, _ = fake_runs
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(_common, "stdin_is_terminal", lambda: True)
     result = CliRunner().invoke(cli.main, ["reset", "-f", str(write_lab(GOOD_LAB))], input="n\n")
     assert "Wipe the Kubernetes cluster of lab 'workshop' on cp, w1, w2?" in result.output
     assert result.exit_code == 0 and calls == []

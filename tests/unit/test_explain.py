@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, GOOD_LAB
-from labtool import cli
+from labtool import commands as cli
 from labtool.explain import gather, picture, text
 from labtool.explain.build import LabNode, build
-from labtool.explain.cli import exit_code
-from labtool.runner import HostCounts, RunResult, TaskFailure
+from labtool.commands.explain import exit_code
+from labtool.events import HostCounts, RunResult, TaskFailure
 
 
 def load(name: str):

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import FIXTURES
 from labtool.explain import iptables as ipt
-from labtool.explain.build import _kube_rules, _masquerade, _path
+from labtool.explain.natpath import kube_rule_count, masquerade, packet_path
 
 NAT_120 = (FIXTURES / "kube-proxy-1.20-nat.txt").read_text()
 NAT_128 = (FIXTURES / "kube-proxy-1.28-nat.txt").read_text()
@@ -43,7 +43,7 @@ def test_parse_rejects_what_is_not_iptables_save():
 
 
 def _chains(table, entry, pkt):
-    path = _path(table, "x", entry, pkt, {}, {})
+    path = packet_path(table, "x", entry, pkt, {}, {})
     return path
 
 
@@ -98,12 +98,12 @@ def test_dockers_dns_chains_are_not_kube_proxys():
     assert [b.dnat_to for b in dns.branches] == ["127.0.0.11:45815"]
     # and the rule count is kube-proxy's only (KUBE-* chains and jumps into them)
     # 21 rules in KUBE-* chains, 3 jumps into them from PREROUTING, OUTPUT and POSTROUTING
-    assert _kube_rules(table) == 24
+    assert kube_rule_count(table) == 24
 
 
 def test_masquerade_mark_and_rule():
     for nat in (NAT_120, NAT_128):
-        masq = _masquerade(ipt.parse_table(nat))
+        masq = masquerade(ipt.parse_table(nat))
         assert masq is not None
         assert (masq.mark, masq.mark_chain, masq.postrouting_chain) == \
             ("0x4000/0x4000", "KUBE-MARK-MASQ", "KUBE-POSTROUTING")

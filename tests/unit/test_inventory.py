@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import GOOD_LAB
-from labtool.cli import main
+from labtool.commands import main
 from labtool.inventory import build_inventory, render_inventory
 from labtool.labfile import load_lab
 

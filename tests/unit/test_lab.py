@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import GOOD_LAB
-from labtool.cli import main
+from labtool.commands import main
 from labtool.inventory import build_inventory
 from labtool.labfile import LabFileError, load_lab
 from labtool.labfile.values import (

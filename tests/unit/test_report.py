@@ -11,9 +11,9 @@ import pytest
 from rich.console import Console
 
 from conftest import FIXTURES
-from labtool.cli import exit_code_for
+from labtool.exitcodes import for_run as exit_code_for
 from labtool.report import Progress, is_quiet, plain_line, print_result, result_word
-from labtool.runner import EventCollector, HostCounts, RunResult
+from labtool.events import EventCollector, HostCounts, RunResult
 
 RESULT_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped"}
 

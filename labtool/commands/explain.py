@@ -1,5 +1,5 @@
-"""What `labtool explain` does between parsing its arguments and exiting: gather, build,
-render, and the exit code (labtool/cli.py keeps only the command's definition)."""
+"""labtool explain: the walkthrough explained with the lab's own values, read from the live
+lab — gather, build, render, and the exit code."""
 
 from __future__ import annotations
 
@@ -8,23 +8,25 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import click
+
+from labtool import exitcodes
+from labtool.commands import _common as c
 from labtool.explain.model import Explanation
 
 
 def exit_code(ex: Explanation, result) -> int:
     """4: a node could not be reached; 3: the lab lacks a piece the explanation needs;
     1: the gathering run failed otherwise; 0: all read."""
-    from labtool import cli
-
     if result is not None and result.canceled:
-        return cli.EXIT_INTERRUPTED
+        return exitcodes.INTERRUPTED
     if any(p.kind == "unreachable" for p in ex.problems):
-        return cli.EXIT_UNREACHABLE
+        return exitcodes.UNREACHABLE
     if ex.problems:
-        return cli.EXIT_VERIFY_FAILED
+        return exitcodes.VERIFY_FAILED
     if result is not None and (result.failed_hosts or result.status != "successful"):
-        return cli.EXIT_TASK_FAILED
-    return cli.EXIT_OK
+        return exitcodes.TASK_FAILED
+    return exitcodes.OK
 
 
 def run(lab, *, service: str | None, probe: int, as_json: bool, svg: str | None,
@@ -47,9 +49,7 @@ def run(lab, *, service: str | None, probe: int, as_json: bool, svg: str | None,
                 f"{' '.join(f.message.split())}")
         if result is not None and result.log_path:
             err(f"labtool: explain: the gathering run's log: {result.log_path}")
-        from labtool import cli
-
-        return cli.EXIT_INTERRUPTED if result is not None and result.canceled else cli.EXIT_TASK_FAILED
+        return exitcodes.INTERRUPTED if result is not None and result.canceled else exitcodes.TASK_FAILED
     ex = gather.explain(lab, gathered, service)
     if as_json:
         sys.stdout.write(json.dumps(ex.to_dict(), indent=2) + "\n")
@@ -66,3 +66,28 @@ def run(lab, *, service: str | None, probe: int, as_json: bool, svg: str | None,
     for p in ex.problems:
         err(f"labtool: explain: {p.node + ': ' if p.node else ''}{p.message}")
     return exit_code(ex, result)
+
+
+@click.command("explain", epilog=exitcodes.HELP)
+@c.file_option
+@c.name_option
+@click.option("--service", help="The Service to explain (default: the lab's, mysvc).")
+@click.option("--probe", type=click.IntRange(0, 1000), default=0, metavar="N",
+              help="Send N requests to every node's NodePort and to the ClusterIP, and show "
+                   "how the endpoint chains' counters spread them over the pods.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole explanation as JSON.")
+@click.option("--svg", type=click.Path(dir_okay=False), help="Also draw the path as SVG into FILE.")
+@click.option("--html", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML page (text and picture) into FILE.")
+@c.verbosity_option
+def command(file, name, service, probe, as_json, svg, html, verbosity) -> None:
+    """Explain the walkthrough with the lab's own values, read from the live lab (changing
+    nothing): the three ports of mysvc, the nat rules kube-proxy wrote on each node from
+    PREROUTING/OUTPUT to the pods, kube-proxy's mode, the stopped iptables service, the RC.
+
+    Exit 0 when everything could be read; 3 when the lab lacks a piece (no Service, no
+    endpoints, no kube-proxy rules: one line each on stderr); 4 when a node is unreachable;
+    1 when the gathering playbook failed."""
+    lab = c.load_single(file, name)
+    sys.exit(run(lab, service=service, probe=probe, as_json=as_json, svg=svg, html=html,
+                 verbosity=verbosity, err=c.err))

@@ -1,0 +1,67 @@
+"""labtool local create|destroy|status: the local lab of node containers on this machine."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from labtool import exitcodes
+from labtool.commands import _common as c
+
+
+@click.group("local")
+def command() -> None:
+    """The local lab: three node containers on this machine (needs root and docker)."""
+
+
+@command.command("create")
+@c.name_option
+@click.option("--artifacts", type=click.Path(file_okay=False), envvar="LABTOOL_ARTIFACTS",
+              help=f"The Kubernetes artifacts directory [default: {c.DEFAULT_ARTIFACTS}].")
+@click.option("--no-images", is_flag=True,
+              help="Nodes only: skip the artifacts check and the image push.")
+@click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
+              help="A local class: N labs of three node containers each, <class>-1 ... "
+                   "<class>-N (class --name, default 'classroom'), and their class file.")
+def create(name, artifacts, no_images, labs_n) -> None:
+    """Create (or reuse) the local lab and print its lab file's path
+    (with --labs: the local class's labs and its class file)."""
+    if labs_n:
+        c.create_local_class(name, labs_n, artifacts)
+        return
+    c.create_local(name, artifacts, push_images=not no_images)
+
+
+@command.command("destroy")
+@c.name_option
+def destroy(name) -> None:
+    """Remove the local lab's containers, network and fence (for a local class made with
+    --labs: every lab of it, and its class file)."""
+    from labtool import local as local_lab
+
+    try:
+        if not c.local_lab_file(name).exists() and local_lab.class_labs(name):
+            local_lab.destroy_class(name, echo=click.echo)
+            return
+        local_lab.destroy(name, echo=click.echo)
+    except local_lab.LocalLabError as exc:
+        c.err(f"labtool: local lab '{name}': {exc}")
+        sys.exit(exitcodes.TASK_FAILED)
+
+
+@command.command("status")
+@c.name_option
+def status(name) -> None:
+    """Show the local lab's node containers."""
+    from labtool import local as local_lab
+
+    rows = local_lab.status(name)
+    if not rows:
+        click.echo(f"local lab '{name}': no node containers")
+        return
+    keys = ["node", "container", "state", "address"]
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys))
+    for row in rows:
+        click.echo("  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys))

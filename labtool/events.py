@@ -1,0 +1,160 @@
+"""What a playbook run did, folded from its event stream: per-node counts, failures with
+their messages, and the checks verify recorded. Pure: live events and recorded ones (the
+run record, labtool.records) go through the same :class:`EventCollector`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+VERIFY_STATS_KEY = "labtool_verify"
+
+Event = dict[str, Any]
+
+
+@dataclass
+class HostCounts:
+    """Ansible's per-host recap (``ok`` includes ``changed``, as in Ansible's own recap)."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    rescued: int = 0
+
+
+@dataclass
+class TaskFailure:
+    host: str
+    task: str
+    role: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    status: str = "unstarted"  # successful | failed | canceled | timeout | error
+    rc: int | None = None
+    hosts: dict[str, HostCounts] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+    verify: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log_path: Path | None = None
+    duration: float = 0.0
+
+    @property
+    def canceled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return [h for h, c in self.hosts.items() if c.unreachable]
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return [h for h, c in self.hosts.items() if c.failed]
+
+    @property
+    def failed_checks(self) -> list[dict[str, Any]]:
+        return [c for c in self.verify.values() if not c.get("ok")]
+
+
+def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
+    """The useful part of a failed (or unreachable) task's result: msg, stderr (or the end
+    of stdout when there is no stderr), and for a loop the failed items' own messages.
+
+    A ``no_log: true`` task's result is censored; then the ``[ERROR]`` lines Ansible itself
+    displayed for the event (``display``: the event's own text) are all there is to say."""
+    if not isinstance(res, dict):
+        return ""
+    if res.get("censored"):
+        errors = [line.strip() for line in display.splitlines() if line.startswith("[ERROR]")]
+        return "\n".join(errors + ["(the result is hidden: no_log: true)"])
+    parts: list[str] = []
+    msg = res.get("msg")
+    if msg:
+        parts.append(str(msg).strip())
+    stderr = res.get("stderr") or res.get("module_stderr")
+    stdout = res.get("stdout") or res.get("module_stdout")
+    tail = ""
+    if stderr:
+        tail = "\n".join(str(stderr).strip().splitlines()[-15:])
+    elif stdout and (res.get("rc") not in (None, 0) or not parts):
+        tail = "\n".join(str(stdout).strip().splitlines()[-15:])
+    if tail and not any(tail in p for p in parts):  # apt & co. repeat stderr in msg
+        parts.append(tail)
+    if isinstance(res.get("results"), list):  # a loop: the failed items
+        for item in res["results"]:
+            if isinstance(item, dict) and item.get("failed"):
+                label = item.get("_ansible_item_label", item.get("item", ""))
+                text = failure_message(item)
+                parts.append(f"item {label}: {text}" if label != "" else text)
+    if isinstance(res.get("attempts"), int) and res["attempts"] > 1:  # an until-loop gave up
+        parts.insert(0, f"still not there after {res['attempts']} attempts; the last said:")
+    if not parts and res.get("rc") not in (None, 0):
+        parts.append(f"exit status {res['rc']}")
+    return "\n".join(p for p in parts if p)
+
+
+class EventCollector:
+    """Folds ansible-runner events into a :class:`RunResult`. Pure: feed it recorded events."""
+
+    def __init__(self, playbook: str):
+        self.result = RunResult(playbook=playbook)
+        self._stats_seen = False
+
+    def _host(self, name: str) -> HostCounts:
+        return self.result.hosts.setdefault(name, HostCounts())
+
+    def feed(self, event: Event) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host = data.get("host") or ""
+        if kind == "runner_on_ok" and host and not self._stats_seen:
+            counts = self._host(host)
+            counts.ok += 1
+            if (data.get("res") or {}).get("changed"):
+                counts.changed += 1
+        elif kind == "runner_on_skipped" and host and not self._stats_seen:
+            self._host(host).skipped += 1
+        elif kind == "runner_on_failed" and host:
+            if data.get("ignore_errors"):
+                if not self._stats_seen:
+                    self._host(host).ignored += 1
+            else:
+                if not self._stats_seen:
+                    self._host(host).failed += 1
+                self.result.failures.append(TaskFailure(
+                    host=host, task=data.get("task", ""), role=data.get("role", ""),
+                    message=failure_message(data.get("res"), event.get("stdout") or "")))
+        elif kind == "runner_on_unreachable" and host:
+            if not self._stats_seen:
+                self._host(host).unreachable += 1
+            self.result.failures.append(TaskFailure(
+                host=host, task=data.get("task", ""), role=data.get("role", ""),
+                message=failure_message(data.get("res"), event.get("stdout") or ""),
+                unreachable=True))
+        elif kind == "playbook_on_stats":
+            self._stats(data)
+
+    def _stats(self, data: dict[str, Any]) -> None:
+        """The recap is authoritative: replace the counts gathered from single events."""
+        self._stats_seen = True
+        names = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable",
+                 "skipped": "skipped", "ignored": "ignored", "rescued": "rescued"}
+        hosts: dict[str, HostCounts] = {}
+        for key, attr in names.items():
+            for host, n in (data.get(key) or {}).items():
+                setattr(hosts.setdefault(host, HostCounts()), attr, int(n))
+        for host in (data.get("processed") or {}):
+            hosts.setdefault(host, HostCounts())
+        if hosts:
+            self.result.hosts = hosts
+        artifact = data.get("artifact_data") or {}
+        checks = artifact.get(VERIFY_STATS_KEY)
+        if isinstance(checks, dict):
+            self.result.verify = {k: v for k, v in checks.items() if isinstance(v, dict)}

@@ -1,0 +1,105 @@
+"""The rule "up, then verify", in one place for a single lab and for every lab of a class.
+
+``up_then_verify(lab, run, request)`` runs the lab's playbooks through ``run(playbook,
+**options) -> RunResult`` (the caller decides how a run is shown) and returns what happened
+in one line. The exit code comes from the runs themselves (exitcodes.worst).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from labtool import exitcodes
+
+READ_ONLY_NOTE = ("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
+                  "which deletes a pod, runs with 'labtool verify'")
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    """What the user asked of `labtool up`."""
+
+    limit: str | None = None
+    tags: str | None = None
+    check: bool = False
+    verbosity: int = 0
+    no_verify: bool = False
+    full: bool = False
+    extravars: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verify_follows(self) -> bool:
+        """Whether the checks follow an up that went well: not after a partial or dry run."""
+        return not (self.tags or self.check or self.no_verify)
+
+    def up_extravars(self) -> dict[str, Any] | None:
+        """The up run's extra vars. When the checks would follow, the up runs the read-only
+        ones itself if it finds every node as the last up left it (the last play of
+        playbooks/up.yml): one ansible-playbook run instead of two."""
+        extra = dict(self.extravars)
+        if self.full:
+            extra["converge_stamp_skip_unchanged"] = False
+        if self.verify_follows:
+            extra["labtool_verify_unchanged"] = True
+        return extra or None
+
+
+@dataclass(frozen=True)
+class UpOutcome:
+    summary: str  # e.g. "ok, verify ok" or "done without w2 (unreachable), verify failed"
+    read_only_verify: bool  # the checks ran without the pod deletion (nothing changed)
+
+
+def changed_nothing(result: Any) -> bool:
+    return bool(result.hosts) and all(c.changed == 0 for c in result.hosts.values())
+
+
+def without(limit: str | None, hosts: list[str], node_count: int) -> str | None:
+    """An Ansible limit for the nodes of ``limit`` (default all) except ``hosts``; None when
+    no node is left."""
+    if len(set(hosts)) >= node_count:
+        return None
+    return ":".join([limit or "all"] + [f"!{h}" for h in sorted(hosts)])
+
+
+def run_word(result: Any) -> str:
+    if result.status == "successful":
+        return "ok"
+    return {"canceled": "interrupted"}.get(result.status, result.status)
+
+
+def _verify_limit(lab: Any, up: Any, request: UpRequest) -> tuple[bool, str | None]:
+    """Whether the checks follow this up, and on which nodes: those that answered."""
+    code = exitcodes.for_run(up)
+    if up.verify or up.failed_hosts or not request.verify_follows:
+        return False, None
+    if code == exitcodes.OK:
+        return True, request.limit
+    if code == exitcodes.UNREACHABLE:
+        nodes = without(request.limit, up.unreachable_hosts, len(lab.nodes))
+        return nodes is not None, nodes
+    return False, None
+
+
+def _up_word(up: Any) -> str:
+    if up.verify:  # nothing changed: the up ran the read-only checks itself
+        return "ok, nothing changed, read-only verify " + ("failed" if up.failed_checks else run_word(up))
+    if up.unreachable_hosts and not up.failed_hosts and up.status == "failed":
+        return f"done without {', '.join(up.unreachable_hosts)} (unreachable)"
+    return run_word(up) + (", nothing changed" if changed_nothing(up) else "")
+
+
+def up_then_verify(lab: Any, run: Callable[..., Any], request: UpRequest) -> UpOutcome:
+    """up on the lab, then the checks on the nodes that answered, when the rule says so."""
+    up = run("up", limit=request.limit, tags=request.tags, check=request.check,
+             verbosity=request.verbosity, extravars=request.up_extravars())
+    word = _up_word(up)
+    follows, nodes = _verify_limit(lab, up, request)
+    if not follows:
+        return UpOutcome(word, read_only_verify=bool(up.verify))
+    # the pod-deletion check is itself a change: an up that changed nothing skips it
+    read_only = changed_nothing(up)
+    verify = run("verify", limit=nodes, verbosity=request.verbosity,
+                 extravars={"verify_replace_pod": False} if read_only else None)
+    return UpOutcome(f"{word}, verify {run_word(verify)}", read_only_verify=read_only)
