@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tarfile
 import sys
 from pathlib import Path
 
@@ -107,3 +108,75 @@ def test_node_prep_answers_the_iptables_roles_debconf_questions():
     role = {f"iptables-persistent/{q}": task["ansible.builtin.debconf"]["value"] for q in task["loop"]}
     assert {a["question"]: a["value"] for a in wiring["nodes_debconf"]["Debian"]} == role
     assert {a["name"] for a in wiring["nodes_debconf"]["Debian"]} == {"iptables-persistent"}
+
+
+# --- the collection labtool.lab, as a plain ansible-playbook or AWX user gets it -------------
+
+PLAYBOOKS = sorted(p.stem for p in (ROOT / "playbooks").glob("*.yml"))
+NOT_IN_THE_COLLECTION = ("labtool/", "tests/", "molecule/", "bench/", "tools/", "docs/", ".ci/",
+                         "collections/", "pyproject.toml", "ansible.cfg")
+
+
+def plain_env(tmp: Path, collections: Path) -> dict[str, str]:
+    """No ansible.cfg of the project, and a `labtool` package on the path that fails to
+    import: what runs must not need labtool's Python side."""
+    poison = tmp / "poison" / "labtool"
+    poison.mkdir(parents=True, exist_ok=True)
+    (poison / "__init__.py").write_text("raise ImportError('the collection imported labtool')\n")
+    return {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp / "home"), "ANSIBLE_NOCOLOR": "1",
+            "PYTHONPATH": str(poison.parent), "ANSIBLE_COLLECTIONS_PATH": str(collections)}
+
+
+@pytest.fixture(scope="module")
+def installed_collection(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
+    """`ansible-galaxy collection build` of the repository root, installed into a temp dir."""
+    tmp = tmp_path_factory.mktemp("collection")
+    env = plain_env(tmp, tmp / "collections")
+    built = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(ROOT),
+                            "--output-path", str(tmp)], capture_output=True, text=True, env=env, cwd=tmp)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = next(tmp.glob("labtool-lab-*.tar.gz"))
+    done = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps",
+                           "-p", str(tmp / "collections"), str(tarball)],
+                          capture_output=True, text=True, env=env, cwd=tmp)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return tarball, tmp, env
+
+
+def test_the_collection_tarball_holds_the_ansible_side_only(installed_collection):
+    tarball, _, _ = installed_collection
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+    for top in ("galaxy.yml", "meta/runtime.yml", "playbooks/up.yml", "roles/verify/tasks/main.yml",
+                "plugins/modules/units.py", "plugins/filter/verify_checks.py"):
+        assert top in names or top == "galaxy.yml", top  # galaxy.yml becomes MANIFEST.json
+    leaked = [n for n in names if n.startswith(NOT_IN_THE_COLLECTION) or "__pycache__" in n]
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize("inventory", EXAMPLES, ids=lambda p: p.name)
+def test_an_installed_collection_runs_its_playbooks_by_name(installed_collection, inventory):
+    _, tmp, env = installed_collection
+    for playbook in PLAYBOOKS:
+        done = subprocess.run([str(BIN / "ansible-playbook"), "--syntax-check", "-i", str(inventory),
+                               f"labtool.lab.{playbook}"], capture_output=True, text=True, env=env, cwd=tmp)
+        assert done.returncode == 0, playbook + ": " + done.stdout + done.stderr
+
+
+def test_an_installed_collection_resolves_its_roles_and_plugins_by_fqcn(installed_collection):
+    """An included role and a filter are found only when the play runs (syntax-check does
+    not load them): run a role's variables-only tasks and one of its filters on localhost."""
+    _, tmp, env = installed_collection
+    play = tmp / "fqcn.yml"
+    play.write_text(yaml.safe_dump([{
+        "name": "The collection's role and filter by name", "hosts": "localhost", "gather_facts": False,
+        "tasks": [
+            {"name": "Load verify's read commands", "ansible.builtin.include_role":
+                {"name": "labtool.lab.verify", "tasks_from": "read-commands", "public": True}},
+            {"name": "Use a filter of the collection", "ansible.builtin.assert": {"that": [
+                "verify_service.node_port == 30001",
+                "('' | labtool.lab.etc_hosts({'a': '10.0.0.1'})) == '10.0.0.1\\ta\\n'"]}},
+        ]}]))
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play)],
+                          capture_output=True, text=True, env=env, cwd=tmp)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-# where a module's ``ansible_collections.labtool...`` imports resolve, as AnsiballZ bundles them
-COLLECTIONS = Path(__file__).resolve().parents[2] / "collections"
+# the repository root: the collection labtool.lab (plugins/, roles/, playbooks/)
+REPO = Path(__file__).resolve().parents[2]
+# where a module's ``ansible_collections.labtool.lab...`` imports resolve, as AnsiballZ bundles
+# them (collections/ansible_collections/labtool/lab links to the root's plugins/)
+COLLECTIONS = REPO / "collections"
 if str(COLLECTIONS) not in sys.path:
     sys.path.append(str(COLLECTIONS))  # for the tests that import a module's file themselves
 

@@ -1,4 +1,4 @@
-"""The converge_stamp module (roles/converge_stamp/library): the fingerprint that lets a second
+"""The converge_stamp module (plugins/modules/converge_stamp.py): the fingerprint that lets a second
 `up` skip every role must change whenever something a role manages changes."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 import ansible_module  # tests/plugins/ansible_module.py
 
-MODULE = Path(__file__).resolve().parents[2] / "roles/converge_stamp/library/converge_stamp.py"
+MODULE = Path(__file__).resolve().parents[2] / "plugins/modules/converge_stamp.py"
 spec = importlib.util.spec_from_file_location("converge_stamp", MODULE)
 stamp = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(stamp)
@@ -118,7 +118,7 @@ def test_check_mode_records_nothing(tmp_path, tree):
     assert run_module(tmp_path, **args)["changed"] is True and (tmp_path / "up-stamp.json").exists()
 
 
-LOOKUP = Path(__file__).resolve().parents[2] / "roles/converge_stamp/lookup_plugins/converge_stamp_tree.py"
+LOOKUP = Path(__file__).resolve().parents[2] / "plugins/lookup/converge_stamp_tree.py"
 lookup_spec = importlib.util.spec_from_file_location("converge_stamp_tree", LOOKUP)
 tree_lookup = importlib.util.module_from_spec(lookup_spec)
 lookup_spec.loader.exec_module(tree_lookup)

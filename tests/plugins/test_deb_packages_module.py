@@ -1,4 +1,4 @@
-"""The labtool.node.deb_packages module, run against stand-ins for dpkg-query, apt-get and
+"""The labtool.lab.deb_packages module, run against stand-ins for dpkg-query, apt-get and
 debconf-set-selections that record their calls: installs only what dpkg lacks, refreshes only
 a stale index, and fails with apt-get's own words."""
 
@@ -12,7 +12,7 @@ import pytest
 import ansible_module  # tests/plugins/ansible_module.py
 
 MODULE = (Path(__file__).resolve().parents[2]
-          / "collections/ansible_collections/labtool/node/plugins/modules/deb_packages.py")
+          / "plugins/modules/deb_packages.py")
 
 # dpkg-query prints the packages in $FAKE_DIR/installed; apt-get install adds its arguments
 # there (unless $FAKE_DIR/broken), apt-get update fails when $FAKE_DIR/offline exists.

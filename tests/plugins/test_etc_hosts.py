@@ -1,10 +1,10 @@
-"""labtool.node.etc_hosts, the /etc/hosts node_prep writes."""
+"""labtool.lab.etc_hosts, the /etc/hosts node_prep writes."""
 
 from __future__ import annotations
 
 import ansible_module  # noqa: F401 - puts collections/ on sys.path
 
-from ansible_collections.labtool.node.plugins.filter.etc_hosts import etc_hosts  # noqa: E402
+from ansible_collections.labtool.lab.plugins.filter.etc_hosts import etc_hosts  # noqa: E402
 
 NODES = {"cp": "172.25.73.10", "w1": "172.25.73.11", "w2": "172.25.73.12"}
 DOCKER = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"

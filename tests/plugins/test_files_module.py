@@ -1,4 +1,4 @@
-"""The labtool.node.files module (collections/ansible_collections/labtool/node): several files
+"""The labtool.lab.files module (plugins/modules/files.py): several files
 written in one execution, idempotent by content, mode and owner, with check mode, diffs,
 stale-file removal and the removal event that makes containerd reload its CNI directory."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import ansible_module  # tests/plugins/ansible_module.py
 
 MODULE = (Path(__file__).resolve().parents[2]
-          / "collections/ansible_collections/labtool/node/plugins/modules/files.py")
+          / "plugins/modules/files.py")
 spec = importlib.util.spec_from_file_location("labtool_node_files", MODULE)
 files = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(files)

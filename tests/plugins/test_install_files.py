@@ -1,4 +1,4 @@
-"""labtool.node.install_files (action plugin): run by ansible-playbook on this machine
+"""labtool.lab.install_files (action plugin): run by ansible-playbook on this machine
 (connection local), the way kube_packages runs it on a node."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 
 import ansible_module  # noqa: F401 - puts collections/ on sys.path
 
-from ansible_collections.labtool.node.plugins.action.install_files import (  # noqa: E402
+from ansible_collections.labtool.lab.plugins.action.install_files import (  # noqa: E402
     failed_sources, install_script, staged_name)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def run_task(tmp_path: Path, files: list[dict], *, check: bool = False) -> tuple
     play = tmp_path / "play.yml"
     play.write_text(yaml.safe_dump([{
         "name": "install", "hosts": "node", "gather_facts": False,
-        "tasks": [{"name": "Install", "labtool.node.install_files": {"files": files}, "register": "out"}]}]))
+        "tasks": [{"name": "Install", "labtool.lab.install_files": {"files": files}, "register": "out"}]}]))
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"node": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))

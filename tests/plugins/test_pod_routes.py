@@ -1,11 +1,11 @@
-"""labtool.node.pod_route_problems, as the pod_network role uses it after routing: with the
+"""labtool.lab.pod_route_problems, as the pod_network role uses it after routing: with the
 routing protocol its host-gw routes carry, a route an earlier cluster left is a problem even
 where no node has its pod CIDR now."""
 
 from __future__ import annotations
 
 import ansible_module  # noqa: F401  (puts collections/ on sys.path)
-from ansible_collections.labtool.node.plugins.filter.pod_routes import parse_routes, pod_route_problems
+from ansible_collections.labtool.lab.plugins.filter.pod_routes import parse_routes, pod_route_problems
 
 NODES = [{"name": "cp", "cidr": "10.244.0.0/24", "via": "172.24.26.10"},
          {"name": "w1", "cidr": "10.244.1.0/24", "via": "172.24.26.11"},
@@ -48,7 +48,7 @@ def test_route_types_and_multipath_lines_are_read():
 
 
 def test_the_table_comes_from_the_node_objects_and_skips_other_kinds():
-    from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_cidr_table
+    from ansible_collections.labtool.lab.plugins.filter.pod_routes import pod_cidr_table
     items = [{"kind": "Node", "metadata": {"name": "cp"}, "spec": {"podCIDR": "10.244.0.0/24"},
               "status": {"addresses": [{"type": "Hostname", "address": "cp"},
                                        {"type": "InternalIP", "address": "172.24.26.10"}]}},

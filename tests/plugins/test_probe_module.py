@@ -1,4 +1,4 @@
-"""The labtool.node.probe module: several read-only commands and file reads in one execution,
+"""The labtool.lab.probe module: several read-only commands and file reads in one execution,
 failing with the command's own error when one fails."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import yaml
 import ansible_module  # tests/plugins/ansible_module.py
 
 MODULE = (Path(__file__).resolve().parents[2]
-          / "collections/ansible_collections/labtool/node/plugins/modules/probe.py")
+          / "plugins/modules/probe.py")
 
 
 def run_module(tmp_path: Path, **args) -> dict:

@@ -1,4 +1,4 @@
-"""labtool.node.units (WANT_JSON module) against a stand-in systemctl that keeps the units'
+"""labtool.lab.units (WANT_JSON module) against a stand-in systemctl that keeps the units'
 states in a JSON file and logs every call."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 import ansible_module
 
-MODULE = ansible_module.COLLECTIONS / "ansible_collections/labtool/node/plugins/modules/units.py"
+MODULE = ansible_module.REPO / "plugins/modules/units.py"
 
 FAKE_SYSTEMCTL = f"""#!{sys.executable}
 import json, os, sys

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import ansible_module  # noqa: F401  (puts collections/ on sys.path: the plugin imports labtool.node's filter)
+import ansible_module  # noqa: F401  (puts collections/ on sys.path: the plugin imports labtool.lab's filter)
 
-_PLUGIN = Path(__file__).resolve().parents[2] / "roles/verify/filter_plugins/verify_checks.py"
+_PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/verify_checks.py"
 _spec = importlib.util.spec_from_file_location("verify_checks", _PLUGIN)
 checks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(checks)

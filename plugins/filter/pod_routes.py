@@ -1,4 +1,4 @@
-"""labtool.node.pod_route_problems: what is wrong with a node's routes to the pods.
+"""labtool.lab.pod_route_problems: what is wrong with a node's routes to the pods.
 
 A pod CIDR belongs to one node. Every other node must send it to that node: via the node's
 IP (host-gw), or via an address inside the CIDR on an overlay device (flannel's vxlan,

@@ -94,7 +94,7 @@ def options(args):
     return found
 
 
-# start, finish and as_result are those of labtool.node's module_utils side_by_side, which
+# start, finish and as_result are those of labtool.lab's module_utils side_by_side, which
 # the AnsiballZ modules import: a WANT_JSON module is copied to the node alone, so it
 # carries its own copy.
 def start(argv):

@@ -1,4 +1,4 @@
-"""Action plugin of labtool.node.install_files: large files from the controller to a node,
+"""Action plugin of labtool.lab.install_files: large files from the controller to a node,
 each transferred once and checked against its sha256 there, then installed in one command.
 
 Measured in a first `labtool up` of a local lab (three nodes, 225 MB of Kubernetes binaries

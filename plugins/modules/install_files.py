@@ -1,5 +1,5 @@
 #!/usr/bin/python
-"""Documentation of labtool.node.install_files; the work is its action plugin's
+"""Documentation of labtool.lab.install_files; the work is its action plugin's
 (plugins/action/install_files.py), which never runs this file on a node."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module.fail_json(msg="labtool.node.install_files runs as an action plugin on the controller")
+    module.fail_json(msg="labtool.lab.install_files runs as an action plugin on the controller")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""labtool.node.etc_hosts: /etc/hosts with a line "<address>\t<name>" for each given name.
+"""labtool.lab.etc_hosts: /etc/hosts with a line "<address>\t<name>" for each given name.
 
 node_prep writes the result in one task, in place (in a Docker node /etc/hosts is a bind
 mount): a loop of lineinfile, one module execution a node name, took 1.3-1.8 s of a first

@@ -56,7 +56,7 @@ programs:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.labtool.node.plugins.module_utils.side_by_side import run_all
+from ansible_collections.labtool.lab.plugins.module_utils.side_by_side import run_all
 
 
 def read_files(paths):

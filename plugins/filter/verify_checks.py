@@ -11,7 +11,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.labtool.node.plugins.filter.pod_routes import pod_cidr_table, pod_route_problems
+from ansible_collections.labtool.lab.plugins.filter.pod_routes import pod_cidr_table, pod_route_problems
 
 # container waiting reasons that do not go away by waiting
 BROKEN_REASONS = ("ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff", "InvalidImageName",

@@ -29,7 +29,7 @@ reads: {type: dict, description: "Per name of I(reads): argv, rc, stdout and std
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.labtool.node.plugins.module_utils.side_by_side import run_all
+from ansible_collections.labtool.lab.plugins.module_utils.side_by_side import run_all
 
 
 def main():
