@@ -205,6 +205,8 @@ def print_class_result(runs: dict[str, Any], nodes: dict[str, list[str]],
         if f.role == "verify" and result.failed_checks:
             bad = result.failed_checks
             message = "; ".join(f"{c.get('check')} {c.get('node')}: {c.get('detail')}" for c in bad)
+        if f.waiting:  # a task delegated to f.host, on their behalf
+            message = f"{', '.join(f.waiting)}: waiting on {f.host}\n{message}"
         for line in message.splitlines()[:20]:
             if len(line) > 400:
                 line = line[:400] + " …"

@@ -4,6 +4,7 @@ run record, labtool.records) go through the same :class:`EventCollector`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ class TaskFailure:
     role: str
     message: str
     unreachable: bool = False
+    # the nodes on whose behalf a task delegated to ``host`` ran (delegate_to): they did not
+    # fail themselves, they wait on ``host``
+    waiting: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +65,40 @@ class RunResult:
     @property
     def failed_checks(self) -> list[dict[str, Any]]:
         return [c for c in self.verify.values() if not c.get("ok")]
+
+    @property
+    def waiting_hosts(self) -> dict[str, str]:
+        """Nodes that dropped out because a task delegated to another node failed there:
+        node -> the node it waits on."""
+        return {w: f.host for f in self.failures for w in f.waiting}
+
+
+# ssh's own words for the address it could not reach (an unreachable result carries no
+# delegation data in ansible-core 2.19: the address in the message is all there is)
+_SSH_ADDRESS = re.compile(r"(?:connect to host|Connection to|Connection timed out to|host) "
+                          r"\[?([0-9A-Za-z_.:-]+?)\]? port \d+")
+
+
+def delegated_to(res: dict[str, Any] | None, addresses: dict[str, str]) -> str:
+    """The node a task result comes from when the task was delegated (delegate_to), as named
+    by ``addresses`` (address or name -> node name); "" when not delegated or not a node.
+
+    What ansible-core 2.19 puts in the runner events (measured): a failed delegated task's
+    result has ``_ansible_delegated_vars`` with the delegated host's ``ansible_host`` (its
+    address; ``ansible_delegated_host``, the name, is stripped from the event); an unreachable
+    one has no delegation data at all, only ssh's message naming the address."""
+    if not isinstance(res, dict) or not addresses:
+        return ""
+    delegated = res.get("_ansible_delegated_vars") or {}
+    for key in ("ansible_delegated_host", "ansible_host"):
+        value = delegated.get(key) if isinstance(delegated, dict) else None
+        if value and str(value) in addresses:
+            return addresses[str(value)]
+    if res.get("unreachable"):
+        found = _SSH_ADDRESS.search(str(res.get("msg") or ""))
+        if found and found.group(1) in addresses:
+            return addresses[found.group(1)]
+    return ""
 
 
 def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
@@ -103,9 +141,13 @@ def failure_message(res: dict[str, Any] | None, display: str = "") -> str:
 class EventCollector:
     """Folds ansible-runner events into a :class:`RunResult`. Pure: feed it recorded events."""
 
-    def __init__(self, playbook: str):
+    def __init__(self, playbook: str, addresses: dict[str, str] | None = None):
+        """``addresses``: each node's address (and name) -> its name, so that a task delegated
+        to a node that fails there is that node's failure, not the delegating node's."""
         self.result = RunResult(playbook=playbook)
         self._stats_seen = False
+        self._addresses = dict(addresses or {})
+        self._moved: list[tuple[str, str, bool]] = []  # (delegating node, owner, unreachable)
 
     def _host(self, name: str) -> HostCounts:
         return self.result.hosts.setdefault(name, HostCounts())
@@ -126,20 +168,38 @@ class EventCollector:
                 if not self._stats_seen:
                     self._host(host).ignored += 1
             else:
-                if not self._stats_seen:
-                    self._host(host).failed += 1
-                self.result.failures.append(TaskFailure(
-                    host=host, task=data.get("task", ""), role=data.get("role", ""),
-                    message=failure_message(data.get("res"), event.get("stdout") or "")))
+                self._failure(host, data, event, unreachable=False)
         elif kind == "runner_on_unreachable" and host:
-            if not self._stats_seen:
-                self._host(host).unreachable += 1
-            self.result.failures.append(TaskFailure(
-                host=host, task=data.get("task", ""), role=data.get("role", ""),
-                message=failure_message(data.get("res"), event.get("stdout") or ""),
-                unreachable=True))
+            self._failure(host, data, event, unreachable=True)
         elif kind == "playbook_on_stats":
             self._stats(data)
+
+    def _failure(self, host: str, data: dict[str, Any], event: Event, *, unreachable: bool) -> None:
+        """A failed or unreachable result; one delegated to another node is that node's (one
+        entry per task, naming the nodes that wait on it)."""
+        res = data.get("res")
+        owner = delegated_to(res, self._addresses)
+        if owner and owner != host:
+            self._moved.append((host, owner, unreachable))
+            task, role = data.get("task", ""), data.get("role", "")
+            for known in self.result.failures:
+                if (known.host, known.task, known.role, known.unreachable) == (owner, task, role, unreachable):
+                    if host not in known.waiting:
+                        known.waiting.append(host)
+                    return
+            host_counted, waiting = owner, [host]
+        else:
+            host_counted, waiting = host, []
+        if not self._stats_seen:
+            counts = self._host(host_counted)
+            if unreachable:
+                counts.unreachable += 1
+            else:
+                counts.failed += 1
+        self.result.failures.append(TaskFailure(
+            host=host_counted, task=data.get("task", ""), role=data.get("role", ""),
+            message=failure_message(res, event.get("stdout") or ""), unreachable=unreachable,
+            waiting=waiting))
 
     def _stats(self, data: dict[str, Any]) -> None:
         """The recap is authoritative: replace the counts gathered from single events."""
@@ -152,6 +212,14 @@ class EventCollector:
                 setattr(hosts.setdefault(host, HostCounts()), attr, int(n))
         for host in (data.get("processed") or {}):
             hosts.setdefault(host, HostCounts())
+        # Ansible's recap counts a delegated task's failure on the delegating node: move it
+        for via, owner, unreachable in self._moved:
+            attr = "unreachable" if unreachable else "failed"
+            if via in hosts and getattr(hosts[via], attr) > 0:
+                setattr(hosts[via], attr, getattr(hosts[via], attr) - 1)
+            counts = hosts.setdefault(owner, HostCounts())
+            if not getattr(counts, attr):
+                setattr(counts, attr, 1)
         if hosts:
             self.result.hosts = hosts
         artifact = data.get("artifact_data") or {}

@@ -79,9 +79,32 @@ def _duration(events: list[dict[str, Any]]) -> float:
     return (max(times) - min(times)).total_seconds() if times else 0.0
 
 
+def _addresses(record: Record) -> dict[str, str]:
+    """Each node's address and name -> its name, from the inventory beside the run's
+    artifacts (``<state>/runner/inventory/hosts.yml``): as the live run had them."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((record.path.parent.parent / "inventory" / "hosts.yml").read_text()) or {}
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    groups = [data]
+    while groups:  # every group's hosts, its children's too
+        group = groups.pop()
+        if not isinstance(group, dict):
+            continue
+        for name, hostvars in (group.get("hosts") or {}).items():
+            out[str(name)] = str(name)
+            if isinstance(hostvars, dict) and hostvars.get("ansible_host"):
+                out[str(hostvars["ansible_host"])] = str(name)
+        groups += [g for g in (group.get("children") or {}).values()] + [data.get("all")] * (group is data)
+    return out
+
+
 def replay(record: Record) -> RunResult:
     """The RunResult of a past run, from its events, exactly as the live run folded them."""
-    collector = EventCollector(record.playbook)
+    collector = EventCollector(record.playbook, _addresses(record))
     events = _events(record.path)
     for event in events:
         collector.feed(event)

@@ -251,6 +251,9 @@ def print_result(result: RunResult, console: Console | None = None) -> None:
             task = f"{f.role} : {f.task}" if f.role else f.task
             console.print(Text(f"  {what} {f.host}: {task}", style="bold"), soft_wrap=True)
             message = f.message or "(no message)"
+            if f.waiting:  # a task delegated to f.host, on their behalf
+                message = (f"{', '.join(f.waiting)}: waiting on {f.host} (the task runs there"
+                           f" for {'them' if len(f.waiting) > 1 else 'it'})\n{message}")
             if f.role == "verify" and result.failed_checks:
                 message = f"{len(result.failed_checks)} failed check(s): see the verify table"
             for line in message.splitlines():
