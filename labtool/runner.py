@@ -123,7 +123,9 @@ def run_playbook(
     import ansible_runner  # imported here: the CLI must start fast
 
     playbook = Path(name).resolve() if os.sep in name else _paths.playbook(name)
-    collector = EventCollector(playbook.stem)
+    # a task delegated to a node (delegate_to) that fails there is that node's failure
+    addresses = {**{n.name: n.name for n in lab.nodes}, **{n.address: n.name for n in lab.nodes}}
+    collector = EventCollector(playbook.stem, addresses)
     if not playbook.is_file():
         collector.result.status = "error"
         collector.result.failures.append(TaskFailure("", "", "", f"playbook {playbook} not found"))
