@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import yaml
 
@@ -17,23 +17,44 @@ from labtool import _paths
 from labtool.labfile import Lab, Node
 
 
-def _host_vars(node: Node) -> dict[str, Any]:
+def _password(path: Path) -> str:
+    """Ansible reads a password file on the controller when it connects: the inventory holds
+    the file's path, never the password."""
+    return "{{ lookup('ansible.builtin.file', " + repr(str(path)) + ") }}"
+
+
+def _host_vars(node: Node, lab_key: Path | None = None) -> dict[str, Any]:
+    """``lab_key``: the lab's own key, when ``labtool keys`` gave it to this node."""
     host: dict[str, Any] = {
         "ansible_host": node.address,
         "ansible_user": node.user,
         "ansible_port": node.port,
     }
-    if node.key is not None:
-        host["ansible_ssh_private_key_file"] = str(node.key)
+    key = node.key or lab_key
+    if key is not None:
+        host["ansible_ssh_private_key_file"] = str(key)
+    if node.password_file is not None and key is None:
+        host["ansible_password"] = _password(node.password_file)
+    # the playbooks' plays say become: true themselves (a user other than root gets there with
+    # sudo and this password); ansible_become here would also override the tasks that say
+    # become: false (those delegated to the controller)
+    if node.become and node.password_file is not None:
+        host["ansible_become_password"] = _password(node.password_file)
     host["node_ip"] = node.node_ip
     return host
 
 
-def build_inventory(lab: Lab, state_dir: Path | str | None = None) -> dict[str, Any]:
+def build_inventory(lab: Lab, state_dir: Path | str | None = None,
+                    keyed: Collection[str] = ()) -> dict[str, Any]:
     """The inventory dict for ``lab``; ``state_dir`` defaults to ``<state root>/<lab name>``
-    (``<state root>/<class>/<lab>`` for a lab of a class)."""
+    (``<state root>/<class>/<lab>`` for a lab of a class). ``keyed``: the nodes reached by the
+    lab's own key ``<state>/id_ed25519`` (labtool.access.keyed_nodes)."""
     state = Path(state_dir) if state_dir is not None else _paths.state_dir(lab.state_name)
     state = state.expanduser().resolve()
+    lab_key = state / "id_ed25519"
+
+    def host(node: Node) -> dict[str, Any]:
+        return _host_vars(node, lab_key if node.name in keyed else None)
     k8s, sources = lab.kubernetes, lab.sources
     return {
         "all": {
@@ -62,8 +83,8 @@ def build_inventory(lab: Lab, state_dir: Path | str | None = None) -> dict[str, 
                 ),
             },
             "children": {
-                "control_plane": {"hosts": {lab.control_plane.name: _host_vars(lab.control_plane)}},
-                "workers": {"hosts": {n.name: _host_vars(n) for n in lab.workers}},
+                "control_plane": {"hosts": {lab.control_plane.name: host(lab.control_plane)}},
+                "workers": {"hosts": {n.name: host(n) for n in lab.workers}},
             },
         }
     }

@@ -100,7 +100,10 @@ def prepare_private_dir(lab: Lab) -> tuple[Path, Path]:
     if lab.class_name:
         os.chmod(state.parent, 0o700)
     inventory = private / "inventory" / "hosts.yml"
-    inventory.write_text(render_inventory(build_inventory(lab, state)), encoding="utf-8")
+    from labtool.access import keyed_nodes
+
+    inventory.write_text(render_inventory(build_inventory(lab, state, keyed_nodes(lab, state))),
+                         encoding="utf-8")
     return private, inventory
 
 
@@ -152,9 +155,16 @@ def run_playbook(
         "ANSIBLE_ROLES_PATH": str(_paths.ROLES_DIR),
         "ANSIBLE_NOCOLOR": "1",  # the log (artifacts/<run>/stdout) stays readable
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # ansible-runner sets it False unless given: host keys are checked (trust on first use
+        # into the lab's own known_hosts, a changed key refused; see labtool.access)
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
         # ansible-playbook lives next to this Python (a venv need not be activated)
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
+    # passwords go to ansible-playbook's own prompts (--ask-pass...) through the pty, in
+    # memory: never in the env, the command line or the private data dir (labtool.secrets)
+    secrets = lab.secrets
+    flags = (["--check"] if check else []) + (secrets.flags() if secrets is not None else [])
     started = time.monotonic()
     with (_Shared(interrupt) if interrupt is not None else _Interrupt()) as interrupt:
         runner = ansible_runner.run(
@@ -167,7 +177,8 @@ def run_playbook(
             extravars=extravars or None,
             limit=limit or None,
             tags=tags or None,
-            cmdline="--check" if check else None,
+            cmdline=" ".join(flags) or None,
+            passwords=secrets.prompts() if secrets is not None else None,
             verbosity=verbosity or None,
             event_handler=handle,
             cancel_callback=interrupt,

@@ -10,7 +10,7 @@ import sys
 import click
 
 from labtool import exitcodes
-from labtool.commands import explain, inventory, local, log, reset, up, verify
+from labtool.commands import check, explain, inventory, keys, local, log, reset, up, verify
 from labtool.commands._common import err
 
 
@@ -31,7 +31,10 @@ def main() -> None:
     """Turn three Linux machines into the Kubernetes lab of the NodePort walkthrough:
     iptables, a kubeadm cluster, the nginx Deployment dep01 behind the NodePort Service
     mysvc (8080:30001) and the ReplicationController my-nginx — then prove it works."""
+    from labtool import secrets
+
+    secrets.take_from_env()  # out of the environment, before any child process inherits it
 
 
-for module in (up, verify, reset, explain, inventory, log, local):
+for module in (check, keys, up, verify, reset, explain, inventory, log, local):
     main.add_command(module.command)

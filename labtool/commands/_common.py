@@ -65,6 +65,37 @@ def artifacts_option(f):
                              f"{DEFAULT_ARTIFACTS}].")(f)
 
 
+def auth_options(f):
+    f = click.option("-K", "--ask-become-pass", is_flag=True,
+                     help="Ask for the sudo password of the nodes' user (once; default: the SSH "
+                          "password). Or set LABTOOL_BECOME_PASSWORD.")(f)
+    return click.option("-k", "--ask-pass", is_flag=True,
+                        help="Ask for the nodes' SSH password (once a run; in a class, once for "
+                             "all labs whose nodes share a user). Or set LABTOOL_SSH_PASSWORD, "
+                             "or name a password_file: in the lab file.")(f)
+
+
+def give_secrets(lab, ask_pass: bool, ask_become_pass: bool):
+    """Attach the run's passwords (asked once per node user, or from the environment) to the
+    lab, or to every lab of a class; the same object back."""
+    from labtool import secrets
+
+    labs = lab.labs if is_class(lab) else [lab]
+    if (ask_pass or ask_become_pass) and not stdin_is_terminal():
+        err(f"labtool: --ask-pass/--ask-become-pass need a terminal to ask on; without one, set "
+            f"{secrets.SSH_ENV} (and {secrets.BECOME_ENV}) or name a password_file: in the lab file.")
+        sys.exit(exitcodes.BAD_INPUT)
+
+    def ask(prompt: str) -> str:
+        return click.prompt(prompt, hide_input=True, default="", show_default=False, err=True)
+
+    given = secrets.gather([one.control_plane.user for one in labs], ask_pass=ask_pass,
+                           ask_become_pass=ask_become_pass, ask=ask)
+    for one in labs:
+        one.with_secrets(given.get(one.control_plane.user))
+    return lab
+
+
 # --------------------------------------------------------------------------- lab files
 
 

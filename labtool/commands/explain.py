@@ -80,7 +80,9 @@ def run(lab, *, service: str | None, probe: int, as_json: bool, svg: str | None,
 @click.option("--html", type=click.Path(dir_okay=False),
               help="Also write a self-contained HTML page (text and picture) into FILE.")
 @c.verbosity_option
-def command(file, name, service, probe, as_json, svg, html, verbosity) -> None:
+@c.auth_options
+def command(file, name, service, probe, as_json, svg, html, verbosity, ask_pass,
+            ask_become_pass) -> None:
     """Explain the walkthrough with the lab's own values, read from the live lab (changing
     nothing): the three ports of mysvc, the nat rules kube-proxy wrote on each node from
     PREROUTING/OUTPUT to the pods, kube-proxy's mode, the stopped iptables service, the RC.
@@ -88,6 +90,6 @@ def command(file, name, service, probe, as_json, svg, html, verbosity) -> None:
     Exit 0 when everything could be read; 3 when the lab lacks a piece (no Service, no
     endpoints, no kube-proxy rules: one line each on stderr); 4 when a node is unreachable;
     1 when the gathering playbook failed."""
-    lab = c.load_single(file, name)
+    lab = c.give_secrets(c.load_single(file, name), ask_pass, ask_become_pass)
     sys.exit(run(lab, service=service, probe=probe, as_json=as_json, svg=svg, html=html,
                  verbosity=verbosity, err=c.err))

@@ -27,12 +27,14 @@ def _confirm(what: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask; wipe the cluster.")
 @c.run_options
 @c.lab_option
-def command(file, name, yes, limit, tags, check, verbosity, lab_names) -> None:
+@c.auth_options
+def command(file, name, yes, limit, tags, check, verbosity, lab_names, ask_pass,
+            ask_become_pass) -> None:
     """Wipe the cluster from the nodes (kubeadm reset, pod network, workloads) so that
     up starts from scratch. Asks first."""
     from labtool import session
 
-    lab = c.load_any(file, name, lab_names)
+    lab = c.give_secrets(c.load_any(file, name, lab_names), ask_pass, ask_become_pass)
     options = {"limit": limit, "tags": tags, "check": check, "verbosity": verbosity}
     if c.is_class(lab):
         if not yes and not check:

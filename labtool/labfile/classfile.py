@@ -22,7 +22,7 @@ from labtool.labfile.problems import Found, LabFileError, Problem, in_file_order
 from labtool.labfile.rules import lab_found
 from labtool.labfile.values import NAME_RE
 
-CLASS_SHARED_KEYS = ("node_profile", "iptables_service", "kubernetes", "sources", "workloads")
+CLASS_SHARED_KEYS = ("node_profile", "user", "password_file", "iptables_service", "kubernetes", "sources", "workloads")
 CLASS_KEYS = ("name", "labs", *CLASS_SHARED_KEYS)
 CLASS_LAB_KEYS = ("name", "nodes", *CLASS_SHARED_KEYS)
 

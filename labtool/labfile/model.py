@@ -43,6 +43,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+# a password in the lab file is refused, naming the ways that work (labtool.secrets)
+PASSWORD_REFUSED = (
+    "a password is never written in the lab file (it would end up in copies, backups and "
+    "version control); give it by --ask-pass (and --ask-become-pass), by the environment "
+    "variables LABTOOL_SSH_PASSWORD (and LABTOOL_BECOME_PASSWORD), or by password_file: "
+    "naming a file only you can read (chmod 600)"
+)
+PASSWORD_KEYS = ("password", "ansible_password", "ansible_ssh_pass", "ansible_become_password",
+                 "become_password", "sudo_password")
+
+
+def _refuse_passwords(data: Any) -> Any:
+    if isinstance(data, dict):
+        for key in PASSWORD_KEYS:
+            if key in data:
+                raise KeyedError(key, PASSWORD_REFUSED)
+    return data
+
+
+def _password_file(v: Any, info: ValidationInfo) -> Path | None:
+    """A file holding a node's password: it must exist and be readable by its owner alone."""
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise ValueError("must be the path of a file holding the password")
+    path = _resolve(v, info)
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ValueError(f"password file {path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise ValueError(f"password file {path} is not a file")
+    if mode & 0o077:
+        raise ValueError(f"password file {path} can be read by others (mode {mode & 0o777:o}); "
+                         f"make it yours alone: chmod 600 {path}")
+    return path
+
+
 class Node(_Strict):
     name: str
     address: str
@@ -51,6 +89,16 @@ class Node(_Strict):
     port: Port = 22
     key: Path | None = None
     node_ip: str | None = None
+    # the login's (and sudo's) password, read on the controller by Ansible (labtool.inventory)
+    password_file: Path | None = None
+
+    _no_password = model_validator(mode="before")(_refuse_passwords)
+    _password_file = field_validator("password_file", mode="before")(_password_file)
+
+    @property
+    def become(self) -> bool:
+        """A node user other than root runs the walkthrough through sudo."""
+        return self.user != "root"
 
     @field_validator("name")
     @classmethod
@@ -233,6 +281,9 @@ class Workloads(_Strict):
 class Lab(_Strict):
     name: str = "workshop"
     node_profile: Literal["machine", "container"] = "machine"
+    # defaults for every node that does not set its own
+    user: str | None = None
+    password_file: Path | None = None
     iptables_service: Literal["stopped", "enabled"] = "stopped"
     nodes: list[Node]
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
@@ -241,6 +292,34 @@ class Lab(_Strict):
 
     _path: Path | None = PrivateAttr(default=None)
     _class_name: str | None = PrivateAttr(default=None)  # set when read from a class file
+    # the run's passwords (labtool.secrets.Secrets): never part of the model's dump
+    _secrets: Any = PrivateAttr(default=None)
+
+    _no_password = model_validator(mode="before")(_refuse_passwords)
+    _password_file = field_validator("password_file", mode="before")(_password_file)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, v: str | None) -> str | None:
+        return Node._user(v) if v is not None else None
+
+    @model_validator(mode="after")
+    def _node_defaults(self) -> "Lab":
+        for node in self.nodes:
+            if self.user is not None and "user" not in node.model_fields_set:
+                node.user = self.user
+            if node.password_file is None:
+                node.password_file = self.password_file
+        return self
+
+    @property
+    def secrets(self) -> Any:
+        """The passwords given for this run (by prompt or environment), or None."""
+        return self._secrets
+
+    def with_secrets(self, secrets: Any) -> "Lab":
+        self._secrets = secrets or None
+        return self
 
     @field_validator("name")
     @classmethod

@@ -12,11 +12,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "labtool"
 
 # lowest first; a module may import its own layer and those below
 LAYERS = [
-    ["labtool.exitcodes", "labtool._paths", "labtool.strategy"],
+    ["labtool.exitcodes", "labtool._paths", "labtool.strategy", "labtool.secrets", "labtool.access"],
     ["labtool.labfile"],
-    ["labtool.inventory", "labtool.events"],
+    ["labtool.inventory", "labtool.events", "labtool.preflight"],
     ["labtool.runner", "labtool.local"],
-    ["labtool.records", "labtool.report", "labtool.class_report", "labtool.explain"],
+    ["labtool.records", "labtool.report", "labtool.class_report", "labtool.explain",
+     "labtool.checks", "labtool.nodekeys"],
     ["labtool.flow"],
     ["labtool.session"],
     ["labtool.commands"],

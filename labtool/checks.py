@@ -1,0 +1,159 @@
+"""``labtool check``: gather (playbooks/check.yml through labtool.runner), judge
+(labtool.preflight), render (one table: node, check, result, what to do). Read-only.
+
+``labtool up`` runs the same before it changes anything (:func:`run_preflight`)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from labtool import _paths, access
+from labtool.preflight import NodeFacts, Preflight, event_time, judge
+
+PLAYBOOK = "check"
+# the tasks of playbooks/check.yml, by name
+_PYTHON = "Check: log in and find python3"
+_SUDO = "Check: become root with sudo"
+_SETUP = "Check: read the node's facts"
+_PORTS = "Check: list the listening TCP ports"
+_REACH = "Check: reach the control plane"
+_SOURCES = "Check: reach the package and image sources"
+
+
+def sources_needed(lab: Any) -> list[str]:
+    """The URLs every node must reach in the lab's sources mode (none in mode local: the
+    controller brings the artifacts)."""
+    s = lab.sources
+    urls: list[str] = []
+    if s.mode == "online":
+        urls += ["https://pkgs.k8s.io/", f"https://{s.image_repository}/v2/"]
+        if lab.kubernetes.pod_network == "flannel" and not s.flannel_manifest_url:
+            urls.append("https://github.com/")
+    elif s.mode == "mirror":
+        urls += [u for u in (s.kube_packages_url, s.flannel_manifest_url) if u]
+        urls += [e.rstrip("/") + "/v2/" for endpoints in s.registry_mirrors.values() for e in endpoints]
+    if s.package_proxy:
+        urls.append(s.package_proxy)
+    return list(dict.fromkeys(urls))
+
+
+class FactsCatcher:
+    """An ``on_event`` callback that keeps what each check task brought, per node."""
+
+    def __init__(self, then: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.facts: dict[str, NodeFacts] = {}
+        self._then = then
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.feed(event)
+        if self._then is not None:
+            self._then(event)
+
+    def feed(self, event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host, task = data.get("host"), data.get("task", "")
+        if not host or kind not in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+            return
+        f = self.facts.setdefault(host, NodeFacts())
+        res = data.get("res") or {}
+        if kind == "runner_on_unreachable":
+            f.unreachable = f.unreachable or access.ssh_reason(str(res.get("msg") or ""))
+            f.raw_message = f.raw_message or str(res.get("msg") or "")
+        elif task == _PYTHON:
+            f.python = str(res.get("stdout") or "").strip().splitlines()[-1:][0] if res.get("stdout") else "none"
+        elif task == _SUDO:
+            f.sudo = res
+        elif task == _SETUP and kind == "runner_on_ok":
+            f.setup = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
+            f.seen_at = event_time(event.get("created"))
+        elif task == _PORTS and kind == "runner_on_ok":
+            f.listening = str(res.get("stdout") or "")
+        elif task == _REACH:
+            f.reach_cp = res
+        elif task == _SOURCES:
+            for item in res.get("results") or []:
+                f.sources.append({"url": item.get("item"), "ok": not item.get("failed"),
+                                  "msg": " ".join(str(item.get("msg") or "").split())[:120]})
+
+
+def gather(lab: Any, *, verbosity: int = 0, on_event: Callable[[dict[str, Any]], None] | None = None):
+    """Run the check playbook; return (facts by node, the run's RunResult)."""
+    from labtool import runner
+
+    catcher = FactsCatcher(on_event)
+    result = runner.run_playbook(PLAYBOOK, lab, verbosity=verbosity, on_event=catcher,
+                                 extravars={"check_sources": sources_needed(lab)})
+    return catcher.facts, result
+
+
+def run_check(lab: Any, *, verbosity: int = 0) -> tuple[Preflight, Any]:
+    facts, result = gather(lab, verbosity=verbosity)
+    return judge(lab, facts), result
+
+
+def _fix(lab: Any, finding: Any, facts: dict[str, NodeFacts]) -> str:
+    """What to do, with ssh's own advice for a node that could not be reached."""
+    if finding.check != "ssh" or finding.ok:
+        return finding.fix
+    node = next(n for n in lab.nodes if n.name == finding.node)
+    raw = facts[finding.node].raw_message if finding.node in facts else finding.result
+    return access.hint(node, _paths.state_dir(lab.state_name), raw)
+
+
+def table(lab: Any, preflight: Preflight, facts: dict[str, NodeFacts] | None = None):
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=f"check: lab {lab.name}", title_justify="left")
+    for name in ("node", "check", "result", "what to do"):
+        t.add_column(name, overflow="fold")
+    for f in preflight.findings:
+        t.add_row(f.node, f.check, Text(("ok: " if f.ok else "FAILED: ") + f.result,
+                                        style="green" if f.ok else "bold red"),
+                  _fix(lab, f, facts or {}))
+    return t
+
+
+def print_check(lab: Any, preflight: Preflight, result: Any, facts: dict[str, NodeFacts] | None = None,
+                console: Any = None) -> None:
+    from labtool import report
+
+    console = console or report.default_console()
+    console.print(table(lab, preflight, facts))
+    words = {0: "all checks passed", 3: f"{len(preflight.failed)} check(s) failed",
+             4: "a node could not be reached"}
+    log = f"; log: {result.log_path}" if result is not None and result.log_path else ""
+    console.print(f"check: {words.get(preflight.exit_code, '')}{log}", soft_wrap=True)
+
+
+def check_lab(lab: Any, *, verbosity: int = 0, console: Any = None) -> int:
+    """`labtool check` on one lab: gather, judge, print; the exit code (0, 3 or 4)."""
+    facts, result = gather(lab, verbosity=verbosity)
+    preflight = judge(lab, facts)
+    print_check(lab, preflight, result, facts, console)
+    if result.canceled:
+        return 130
+    return preflight.exit_code
+
+
+def check_class(classroom: Any, *, verbosity: int = 0, console: Any = None) -> int:
+    """Every lab of a class at once (one thread a lab), then one table a lab."""
+    from labtool import exitcodes, runner
+
+    gathered: dict[str, Any] = {}
+
+    def plan(lab: Any, run: Any) -> None:
+        gathered[lab.name] = gather(lab, verbosity=verbosity)
+
+    runner.run_class(classroom.labs, plan)
+    codes = []
+    for lab in classroom.labs:
+        if lab.name not in gathered:
+            codes.append(exitcodes.TASK_FAILED)
+            continue
+        facts, result = gathered[lab.name]
+        preflight = judge(lab, facts)
+        print_check(lab, preflight, result, facts, console)
+        codes.append(preflight.exit_code)
+    return exitcodes.worst(codes)
