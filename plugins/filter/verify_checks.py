@@ -395,6 +395,24 @@ def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, no
     return rows
 
 
+def verify_dropped_checks(cluster_read, *, in_run=(), before=()) -> list[dict]:
+    """Rows for the nodes this run could not check: ``in_run`` dropped out of this run (the
+    controller could not reach them), ``before`` were unreachable in the up this verify
+    follows and were left out of it. Each gets node-reachable (failed) and node-ready, what
+    the cluster says of it (a powered-off node: NotReady, Ready=Unknown)."""
+    rows = []
+    items, failed = _listing(cluster_read)
+    reasons = {**{n: "unreachable in the up before this verify; not checked" for n in before or ()},
+               **{n: "dropped out of this run (unreachable); not checked" for n in in_run or ()}}
+    for node, reason in sorted(reasons.items()):
+        rows.append({"check": "node-reachable", "node": node, "ok": False, "detail": reason})
+        ready, detail = _node_ready(items, failed, node)
+        if not ready and detail.startswith("Ready="):
+            detail = "the cluster says NotReady (" + detail + ")"
+        rows.append({"check": "node-ready", "node": node, "ok": ready, "detail": detail})
+    return rows
+
+
 def _live_pods(lines) -> list[tuple[str, bool]]:
     """The RC's pods from lines ``name|deletionTimestamp|Ready``: (name, ready) of every pod
     not being deleted."""
@@ -455,6 +473,7 @@ class FilterModule:
             "verify_node_settled": verify_node_settled,
             "verify_cluster_checks": verify_cluster_checks,
             "verify_node_checks": verify_node_checks,
+            "verify_dropped_checks": verify_dropped_checks,
             "verify_replace_before": verify_replace_before,
             "verify_replace_done": verify_replace_done,
             "verify_replace_check": verify_replace_check,
