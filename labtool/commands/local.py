@@ -60,7 +60,9 @@ def status(name) -> None:
     if not rows:
         click.echo(f"local lab '{name}': no node containers")
         return
-    keys = ["node", "container", "state", "address"]
+    # state: running, stopped, missing (and whether its /var volume is left over); next up:
+    # what the next `labtool up` (or local create) does about the node
+    keys = ["node", "container", "state", "address", "next up"]
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
     click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys))
     for row in rows:

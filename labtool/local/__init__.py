@@ -167,7 +167,9 @@ def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = N
     state = state or _paths.state_dir(name)
     # what belongs to these nodes: their key, host keys, lab file, and what the playbooks
     # fetched from them (admin.conf); ansible-runner's logs (runner/) stay for reading
-    for file in ("id_ed25519", "id_ed25519.pub", "known_hosts", "lab.yml", "inventory.yml", "admin.conf"):
+    # with the key, the records of the containers it was copied into (nodes.authorize_key)
+    records = sorted(p.name for p in state.glob("id_ed25519.pub.*")) if state.is_dir() else []
+    for file in ("id_ed25519", "id_ed25519.pub", *records, "known_hosts", "lab.yml", "inventory.yml", "admin.conf"):
         if (state / file).exists():
             (state / file).unlink()
             echo(f"  removed {state / file}")
@@ -177,18 +179,26 @@ def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = N
 
 
 def status(name: str = "labtool") -> list[dict]:
-    """One entry per node container of the lab: node, container, state, address."""
+    """One entry per node container of the lab: node, container, state (running, stopped,
+    missing; a missing one's /var volume left over), address, and what the next up does."""
     labfile.check_name(name)
     out = []
     net_name = network.network_name(name)
     for node, _role in labfile.NODES:
         container = nodes.container_name(name, node)
         info = nodes.inspect(container)
+        volume_left = nodes.volume_exists(nodes.volume_name(name, node))
         if info is None:
-            out.append({"node": node, "container": container, "state": "absent", "address": ""})
+            state, next_up = nodes.next_up(None, volume_left, False)
+            out.append({"node": node, "container": container, "state": state, "address": "",
+                        "next up": next_up})
             continue
-        address = info["NetworkSettings"]["Networks"].get(net_name, {}).get("IPAddress", "")
-        out.append({"node": node, "container": container, "state": info["State"]["Status"], "address": address})
+        address = nodes.configured_address(info, net_name)
+        # the recipe's address is the one it was made with; its image is the lab's (a node of
+        # another image or network is told apart by create, which knows the wanted image)
+        state, next_up = nodes.next_up(info, volume_left, bool(address))
+        out.append({"node": node, "container": container, "state": state, "address": address,
+                    "next up": next_up})
     return out
 
 

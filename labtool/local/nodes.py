@@ -71,14 +71,17 @@ def ensure_node(
     """Create and start one node container; True when it was (re)started."""
     name = container_name(lab, node)
     info = inspect(name)
-    if info is not None:
-        nets = info["NetworkSettings"]["Networks"]
-        same = info["Config"]["Image"] == image and nets.get(network, {}).get("IPAddress") == address
-        if not same:
-            echo(f"  node {name}: image or address differs from this recipe; recreating it")
-            run(["docker", "rm", "-f", name])
-            run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False)
-            info = None
+    if info is not None and not same_recipe(info, image, network, address):
+        echo(f"  node {name}: image or address differs from this recipe; recreating it (a fresh /var)")
+        run(["docker", "rm", "-f", name])
+        run(["docker", "volume", "rm", "-f", volume_name(lab, node)], check=False)
+        info = None
+    elif info is None and volume_exists(volume_name(lab, node)):
+        # a container removed by hand (docker rm -f) leaves its /var: dpkg's database and
+        # kubelet's state that the new root filesystem does not match. A node made anew gets a
+        # fresh /var, as a reimaged machine would, and rejoins the cluster.
+        run(["docker", "volume", "rm", "-f", volume_name(lab, node)])
+        echo(f"  node {name}: the container was removed; its /var volume, left over, removed too")
     if info is None:
         container_id = run(run_args(lab, node, image, network, address)).stdout.strip()  # docker create prints it
         authorize_key(name, pubkey, container_id)
@@ -93,6 +96,41 @@ def ensure_node(
         return True
     echo(f"  node {name}: {address} (running)")
     return False
+
+
+def configured_address(info: dict, network: str) -> str:
+    """The address the container was made with on ``network`` (``--ip``): kept while it is
+    stopped, when docker inspect's runtime IPAddress is empty."""
+    net = info["NetworkSettings"]["Networks"].get(network) or {}
+    return (net.get("IPAMConfig") or {}).get("IPv4Address") or net.get("IPAddress") or ""
+
+
+def same_recipe(info: dict, image: str, network: str, address: str) -> bool:
+    """Whether a node container (docker inspect) was made from ``image`` with ``address``:
+    running or stopped."""
+    return info["Config"]["Image"] == image and configured_address(info, network) == address
+
+
+def volume_exists(volume: str) -> bool:
+    return run(["docker", "volume", "inspect", volume], check=False).returncode == 0
+
+
+def next_up(info: dict | None, volume_left: bool, same: bool) -> tuple[str, str]:
+    """A node container's state and what the next `labtool up` (its create) does about it:
+    ``info`` docker inspect's (None: no container), ``volume_left`` whether its /var volume
+    exists, ``same`` whether it matches this lab's recipe (image, address)."""
+    if info is None:
+        if volume_left:
+            return ("missing, /var volume left over",
+                    "removes the old /var volume, creates the node anew, joins it again")
+        return "missing", "creates the node, joins it"
+    state = info["State"]["Status"]
+    state = "stopped" if state in ("exited", "created") else state
+    if not same:
+        return state, "recreates the node (image or address differs), a fresh /var, joins it again"
+    if not info["State"]["Running"]:
+        return state, "starts it; its state is kept, no new join"
+    return state, "nothing (running)"
 
 
 def authorize_key(name: str, pubkey: Path, container_id: str) -> None:
