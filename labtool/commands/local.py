@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -15,6 +16,25 @@ def command() -> None:
     """The local lab: three node containers on this machine (needs root and docker)."""
 
 
+def _node_os_options(f):
+    f = click.option("--node-os", "node_os", metavar="NODE=OS,...",
+                     help="A node's own Debian release, e.g. cp=debian-13,w1=debian-11,w2=debian-12.")(f)
+    return click.option("--os", "os_name", type=click.Choice(["debian-11", "debian-12", "debian-13"]),
+                        help="The Debian release of every node [default: debian-12].")(f)
+
+
+def _node_releases(os_name: str | None, node_os: str | None) -> dict[str, str]:
+    """--os and --node-os as node -> release; a wrong one exits 2 with the reason."""
+    from labtool.local import LocalLabError
+    from labtool.local.releases import node_releases
+
+    try:
+        return node_releases(os_name, node_os)
+    except LocalLabError as exc:
+        c.err(f"labtool: {exc}")
+        sys.exit(exitcodes.BAD_INPUT)
+
+
 @command.command("create")
 @c.name_option
 @click.option("--artifacts", type=click.Path(file_okay=False), envvar="LABTOOL_ARTIFACTS",
@@ -24,13 +44,27 @@ def command() -> None:
 @click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
               help="A local class: N labs of three node containers each, <class>-1 ... "
                    "<class>-N (class --name, default 'classroom'), and their class file.")
-def create(name, artifacts, no_images, labs_n) -> None:
+@_node_os_options
+def create(name, artifacts, no_images, labs_n, os_name, node_os) -> None:
     """Create (or reuse) the local lab and print its lab file's path
-    (with --labs: the local class's labs and its class file)."""
+    (with --labs: the local class's labs and its class file).
+
+    Each node runs Debian 12 unless --os or --node-os says otherwise, e.g.
+    --node-os cp=debian-13,w1=debian-11,w2=debian-12; a node container of another
+    release is made anew."""
+    releases = _node_releases(os_name, node_os)
     if labs_n:
-        c.create_local_class(name, labs_n, artifacts)
+        from labtool import local as local_lab
+
+        with c.local_errors(f"local class '{c.class_name(name)}'"):
+            local_lab.create_class(c.class_name(name), labs_n, artifacts=Path(artifacts) if artifacts else None,
+                                   echo=click.echo, node_os=releases)
         return
-    c.create_local(name, artifacts, push_images=not no_images)
+    from labtool import local as local_lab
+
+    with c.local_errors(f"local lab '{name}'"):
+        local_lab.create(name=name, artifacts=Path(artifacts) if artifacts else None, echo=click.echo,
+                         push_images=not no_images, node_os=releases)
 
 
 @command.command("destroy")
@@ -53,7 +87,7 @@ def destroy(name) -> None:
 @command.command("status")
 @c.name_option
 def status(name) -> None:
-    """Show the local lab's node containers."""
+    """Show the local lab's node containers and the Debian release each runs."""
     from labtool import local as local_lab
 
     rows = local_lab.status(name)
@@ -62,7 +96,7 @@ def status(name) -> None:
         return
     # state: running, stopped, missing (and whether its /var volume is left over); next up:
     # what the next `labtool up` (or local create) does about the node
-    keys = ["node", "container", "state", "address", "next up"]
+    keys = ["node", "container", "state", "address", "os", "next up"]
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
     click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys))
     for row in rows:

@@ -5,7 +5,10 @@ The only Python in labtool that knows Docker (contract §4)::
     from labtool import local
     lab_file = local.create(name="labtool", artifacts=Path(...), echo=print)
     local.destroy("labtool", echo=print)
-    local.status("labtool")  # [{"node", "container", "state", "address"}, ...]
+    local.status("labtool")  # [{"node", "container", "state", "address", "os"}, ...]
+
+A node's Debian release (``node_os``, e.g. ``{"w1": "debian-11"}``; labtool.local.releases)
+picks its node image; each release's image is built once and cached.
 
 Every host step is printed through ``echo``. ``create`` is idempotent: on a running lab it
 changes nothing and only re-writes the lab file.
@@ -20,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from labtool import _paths
-from labtool.local import host, image, labfile, network, nodes
+from labtool.local import host, image, labfile, network, nodes, releases
 from labtool.local._run import LocalLabError, run
 
 __all__ = ["LocalLabError", "create", "create_class", "destroy", "destroy_class", "status",
@@ -71,12 +74,14 @@ def create(
     *,
     push_images: bool = True,
     state: Path | None = None,
+    node_os: dict[str, str] | None = None,
 ) -> Path:
     """Set up the host and start the lab's three node containers; return the lab file's path.
 
     ``push_images=False`` skips the artifacts check and the image push (nodes only: for
     working on roles that need no Kubernetes images); the lab file is the same.
     ``state``: the lab's state directory (default ``<state root>/<name>``).
+    ``node_os``: node -> Debian release (releases.node_releases); default debian-12 for all.
     """
     started = time.monotonic()
     labfile.check_name(name)
@@ -85,10 +90,12 @@ def create(
     if push_images:
         _check_artifacts(artifacts)
     state = state or _paths.state_dir(name)
+    node_os = {**releases.node_releases(), **(node_os or {})}
+    _check_releases(node_os, artifacts if push_images else None)
 
     echo(f"local lab {name!r}: host set-up")
-    tag = _host_setup(artifacts, push_images, echo)
-    content = _lab_nodes(name, state, tag, artifacts, echo)
+    tags = _host_setup(artifacts, push_images, echo, set(node_os.values()))
+    content = _lab_nodes(name, state, tags, artifacts, echo, node_os=node_os)
     path = labfile.write(state / "lab.yml", content)
     version = content.get("kubernetes", {}).get("version")
     echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
@@ -96,11 +103,20 @@ def create(
     return path
 
 
-def _host_setup(artifacts: Path, push_images: bool, echo: Echo) -> str:
-    """What every local lab on this host needs (dockerd, the node image, the host sysctls,
-    the caches); returns the node image's tag."""
+def _check_releases(node_os: dict[str, str], artifacts: Path | None) -> None:
+    """Refuse, before anything is made, a node whose release cannot run the artifacts'
+    Kubernetes (Debian 11's containerd and kubelet 1.26 or later)."""
+    problems = releases.kubernetes_problems(node_os, labfile.artifacts_version(artifacts) if artifacts else None)
+    if problems:
+        raise LocalLabError("; ".join(problems))
+
+
+def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str] | None = None) -> dict[str, str]:
+    """What every local lab on this host needs (dockerd, the node images of the ``wanted``
+    releases, the host sysctls, the caches); returns each release's node image tag."""
     host.ensure_dockerd(echo)
-    tag = image.ensure_image(echo)
+    tags = {release: image.ensure_image(echo, release)
+            for release in sorted(wanted or {image.DEFAULT_RELEASE})}
     host.ensure_sysctls(echo)
     echo("caches on the host (shared by all labs):")
     host.ensure_apt_cacher(echo)
@@ -109,13 +125,16 @@ def _host_setup(artifacts: Path, push_images: bool, echo: Echo) -> str:
         host.ensure_images_pushed(artifacts, PUSH_SCRIPT, echo)
     else:
         echo("  registry: artifact images not pushed (nodes only)")
-    return tag
+    return tags
 
 
-def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, key_dir: str = "") -> dict:
+def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, echo: Echo, key_dir: str = "",
+               node_os: dict[str, str] | None = None) -> dict:
     """One lab's network and fence (before any of its nodes starts), then its three nodes
-    reachable over SSH; returns its lab file's content (the key named relative to the lab
-    file: ``key_dir`` is the state directory seen from there)."""
+    reachable over SSH, each from the image (``tags``) of its release (``node_os``, default
+    debian-12); returns its lab file's content (the key named relative to the lab file:
+    ``key_dir`` is the state directory seen from there)."""
+    node_os = {**releases.node_releases(), **(node_os or {})}
     state.mkdir(parents=True, exist_ok=True)  # first: a destroy finds what a failed create left
     echo(f"traffic fence of {name!r} (before any node starts):")
     net = network.ensure_network(name, FENCED_CIDRS, echo)
@@ -127,7 +146,8 @@ def _lab_nodes(name: str, state: Path, tag: str, artifacts: Path, echo: Echo, ke
     known_hosts = state / "known_hosts"
     addresses = {node: str(net.node_address(index)) for index, (node, _role) in enumerate(labfile.NODES)}
     with ThreadPoolExecutor(len(addresses)) as pool:  # a few docker calls each, side by side
-        starting = {node: pool.submit(nodes.ensure_node, name, node, tag, net.name, address, key.with_suffix(".pub"), echo)
+        starting = {node: pool.submit(nodes.ensure_node, name, node, tags[node_os[node]], net.name, address,
+                                      key.with_suffix(".pub"), echo, node_os[node])
                     for node, address in addresses.items()}
         started = {node: done.result() for node, done in starting.items()}
     for node, was_started in started.items():  # one at a time: each rewrites known_hosts
@@ -180,7 +200,8 @@ def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = N
 
 def status(name: str = "labtool") -> list[dict]:
     """One entry per node container of the lab: node, container, state (running, stopped,
-    missing; a missing one's /var volume left over), address, and what the next up does."""
+    missing; a missing one's /var volume left over), address, os (its Debian release, e.g.
+    debian-12), and what the next up does."""
     labfile.check_name(name)
     out = []
     net_name = network.network_name(name)
@@ -190,7 +211,7 @@ def status(name: str = "labtool") -> list[dict]:
         volume_left = nodes.volume_exists(nodes.volume_name(name, node))
         if info is None:
             state, next_up = nodes.next_up(None, volume_left, False)
-            out.append({"node": node, "container": container, "state": state, "address": "",
+            out.append({"node": node, "container": container, "state": state, "address": "", "os": "",
                         "next up": next_up})
             continue
         address = nodes.configured_address(info, net_name)
@@ -198,8 +219,15 @@ def status(name: str = "labtool") -> list[dict]:
         # another image or network is told apart by create, which knows the wanted image)
         state, next_up = nodes.next_up(info, volume_left, bool(address))
         out.append({"node": node, "container": container, "state": state, "address": address,
-                    "next up": next_up})
+                    "os": _release_of(info), "next up": next_up})
     return out
+
+
+def _release_of(info: dict) -> str:
+    """A node container's Debian release: its label, else the release whose image it runs
+    (a container made before the label existed), else "?"."""
+    labels = info.get("Config", {}).get("Labels") or {}
+    return labels.get("labtool.os") or image.release_of(info.get("Config", {}).get("Image", "")) or "?"
 
 
 # --------------------------------------------------------------------------- a local class
@@ -215,10 +243,12 @@ def create_class(
     n: int = 2,
     artifacts: Path | None = None,
     echo: Echo = print,
+    node_os: dict[str, str] | None = None,
 ) -> Path:
     """N local labs of three node containers each (each its own network and fence, as any
     two local labs), state in ``<state root>/<class>/<lab>/``, and the class file
-    ``<state root>/<class>/class.yml`` for them; returns the class file's path."""
+    ``<state root>/<class>/class.yml`` for them; returns the class file's path.
+    ``node_os``: as for :func:`create`, the same in every lab."""
     started = time.monotonic()
     names = class_lab_names(class_name, n)
     labfile.check_name(class_name)
@@ -227,10 +257,12 @@ def create_class(
     host.require_root()
     artifacts = Path(artifacts or DEFAULT_ARTIFACTS).expanduser().resolve()
     _check_artifacts(artifacts)
+    node_os = {**releases.node_releases(), **(node_os or {})}
+    _check_releases(node_os, artifacts)
     root = _paths.state_dir(class_name)
     echo(f"local class {class_name!r}: {n} labs ({', '.join(names)}); host set-up")
-    tag = _host_setup(artifacts, True, echo)
-    labs = [_lab_nodes(name, root / name, tag, artifacts, echo, key_dir=name) for name in names]
+    tags = _host_setup(artifacts, True, echo, set(node_os.values()))
+    labs = [_lab_nodes(name, root / name, tags, artifacts, echo, key_dir=name, node_os=node_os) for name in names]
     path = labfile.write(root / "class.yml", labfile.render_class(class_name, labs))
     echo(f"class file: {path} ({time.monotonic() - started:.1f} s)")
     return path

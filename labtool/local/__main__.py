@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument(
         "--no-images", action="store_true", help="skip the artifacts check and image push (nodes only)"
     )
+    create.add_argument("--os", default=None, help="every node's Debian release (debian-11|12|13; default debian-12)")
+    create.add_argument("--node-os", default=None, help="a node's own release, e.g. cp=debian-13,w1=debian-11")
     destroy = sub.add_parser("destroy", help="remove the lab's containers, network and fence")
     destroy.add_argument("--name", default="labtool")
     status = sub.add_parser("status", help="show the lab's node containers")
@@ -25,13 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "create":
-            path = local.create(args.name, args.artifacts, echo=print, push_images=not args.no_images)
+            from labtool.local.releases import node_releases
+
+            path = local.create(args.name, args.artifacts, echo=print, push_images=not args.no_images,
+                                node_os=node_releases(args.os, args.node_os))
             print(path)
         elif args.command == "destroy":
             local.destroy(args.name, echo=print)
         else:
             for row in local.status(args.name):
-                print(f"{row['node']:4} {row['container']:30} {row['state']:10} {row['address']}")
+                print(f"{row['node']:4} {row['container']:30} {row['state']:10} {row['address']:15} {row['os']}")
     except local.LocalLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,11 @@
-"""The node image: Debian bookworm from debootstrap, systemd as PID 1, sshd with root's key slot.
+"""The node images: Debian from debootstrap, systemd as PID 1, sshd with root's key slot.
 
-The image is tagged ``labtool-node:<hash of the recipe>`` and rebuilt only when the recipe
-(suite, packages, the files and commands below) changes. debootstrap downloads through the
-host's own apt sources; its package cache lives in /var/cache/labtool/debootstrap.
+One image per Debian release (``RELEASES``: debian-11 bullseye, debian-12 bookworm, debian-13
+trixie), all from the same recipe but for the suite. Each is tagged ``labtool-node:<hash of
+its recipe>`` and rebuilt only when its recipe (suite, packages, the files and commands below)
+changes; debian-12's recipe is the one the single bookworm image had, so its tag stayed.
+debootstrap downloads from the Debian archive the host's own apt sources name; its package
+cache lives in /var/cache/labtool/debootstrap.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from labtool.local._run import LocalLabError, ok, run
 
 REPOSITORY = "labtool-node"
 CACHE_DIR = Path("/var/cache/labtool")
-SUITE = "bookworm"
+# release name (what `labtool local create --os` takes) -> Debian suite
+RELEASES = {"debian-11": "bullseye", "debian-12": "bookworm", "debian-13": "trixie"}
+DEFAULT_RELEASE = "debian-12"
+SUITE = RELEASES[DEFAULT_RELEASE]  # the host's own suite: where its sources name the archive
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "python3", "openssh-server", "iproute2",
@@ -56,9 +62,15 @@ ENABLED = ("ssh.service", "labtool-ssh-host-keys.service")
 CHANGES = ('CMD ["/sbin/init"]', "ENV container=docker")
 
 
-def recipe() -> dict:
+def check_release(release: str) -> str:
+    if release not in RELEASES:
+        raise LocalLabError(f"node OS {release!r}: use one of {', '.join(RELEASES)}")
+    return release
+
+
+def recipe(release: str = DEFAULT_RELEASE) -> dict:
     return {
-        "suite": SUITE,
+        "suite": RELEASES[check_release(release)],
         "variant": "minbase",
         "packages": sorted(PACKAGES),
         "files": FILES,
@@ -69,8 +81,8 @@ def recipe() -> dict:
     }
 
 
-def image_tag() -> str:
-    digest = hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:12]
+def image_tag(release: str = DEFAULT_RELEASE) -> str:
+    digest = hashlib.sha256(json.dumps(recipe(release), sort_keys=True).encode()).hexdigest()[:12]
     return f"{REPOSITORY}:{digest}"
 
 
@@ -117,13 +129,19 @@ def exists(tag: str) -> bool:
     return ok(["docker", "image", "inspect", tag])
 
 
-def ensure_image(echo: Callable[[str], None]) -> str:
-    tag = image_tag()
+def release_of(tag: str) -> str:
+    """The release whose current recipe has this tag ("" for none: an image of an older recipe)."""
+    return next((release for release in RELEASES if image_tag(release) == tag), "")
+
+
+def ensure_image(echo: Callable[[str], None], release: str = DEFAULT_RELEASE) -> str:
+    tag = image_tag(release)
+    suite = RELEASES[release]
     if exists(tag):
-        echo(f"  node image {tag} (present)")
+        echo(f"  node image {tag} ({release}, {suite}; present)")
         return tag
     mirror = host_mirror()
-    echo(f"  building node image {tag}: debootstrap {SUITE} from {mirror} (a few minutes, once)")
+    echo(f"  building node image {tag}: debootstrap {suite} ({release}) from {mirror} (a few minutes, once)")
     cache = CACHE_DIR / "debootstrap"
     cache.mkdir(parents=True, exist_ok=True)
     root = CACHE_DIR / "build" / tag.replace(":", "-")
@@ -134,7 +152,7 @@ def ensure_image(echo: Callable[[str], None]) -> str:
         run(
             [
                 "debootstrap", "--variant=minbase", f"--cache-dir={cache}",
-                "--include=" + ",".join(PACKAGES), SUITE, str(root), mirror,
+                "--include=" + ",".join(PACKAGES), suite, str(root), mirror,
             ],
             timeout=1800,
         )  # fmt: skip
@@ -142,7 +160,7 @@ def ensure_image(echo: Callable[[str], None]) -> str:
         _import(root, tag)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    echo(f"  node image {tag} (built)")
+    echo(f"  node image {tag} ({release}, {suite}; built)")
     return tag
 
 

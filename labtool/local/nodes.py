@@ -32,14 +32,16 @@ def volume_name(lab: str, node: str) -> str:
     return f"{lab}-{node}-var"
 
 
-def run_args(lab: str, node: str, image: str, network: str, address: str) -> list[str]:
-    """`docker create` arguments for one node container."""
+def run_args(lab: str, node: str, image: str, network: str, address: str, release: str = "") -> list[str]:
+    """`docker create` arguments for one node container (``release``: its OS, e.g. debian-12,
+    kept as the label labtool.os for `labtool local status`)."""
     return [
         "docker", "create",
         "--name", container_name(lab, node),
         "--hostname", node,
         "--network", network, "--ip", address,
         "--label", f"labtool.lab={lab}", "--label", f"labtool.node={node}",
+        *(["--label", f"labtool.os={release}"] if release else []),
         *NODE_FLAGS,
         "-v", f"{volume_name(lab, node)}:/var",
         image,
@@ -66,9 +68,11 @@ def inspect(name: str) -> dict | None:
 
 
 def ensure_node(
-    lab: str, node: str, image: str, network: str, address: str, pubkey: Path, echo: Callable[[str], None]
+    lab: str, node: str, image: str, network: str, address: str, pubkey: Path, echo: Callable[[str], None],
+    release: str = "",
 ) -> bool:
-    """Create and start one node container; True when it was (re)started."""
+    """Create and start one node container from ``image`` (the node image of ``release``);
+    True when it was (re)started. A container of another image (another release) is made anew."""
     name = container_name(lab, node)
     info = inspect(name)
     if info is not None and not same_recipe(info, image, network, address):
@@ -83,10 +87,10 @@ def ensure_node(
         run(["docker", "volume", "rm", "-f", volume_name(lab, node)])
         echo(f"  node {name}: the container was removed; its /var volume, left over, removed too")
     if info is None:
-        container_id = run(run_args(lab, node, image, network, address)).stdout.strip()  # docker create prints it
+        container_id = run(run_args(lab, node, image, network, address, release)).stdout.strip()  # docker create prints it
         authorize_key(name, pubkey, container_id)
         run(["docker", "start", name])
-        echo(f"  node {name}: {address} (created)")
+        echo(f"  node {name}: {address}{f', {release}' if release else ''} (created)")
         return True
     # the lab's current key (the state directory may have been made anew since)
     authorize_key(name, pubkey, info["Id"])
