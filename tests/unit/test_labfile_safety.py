@@ -84,7 +84,31 @@ def test_a_huge_file_is_refused_before_it_is_parsed(write_lab):
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=True),
                      st.text(max_size=30), st.sampled_from(["cp", "worker", "control-plane",
-                                                            "1.20.2", "10.244.0.1", "local", "-1"]))
+                                                            "1.20.2", "10.244.0.1", "local", "-1",
+                                                            "./pw", "./pw-open", "student", "root"]))
+
+# a workshop's VMs: a user with sudo, and the password in a file (issue 24's keys)
+WORKSHOP_LAB = """\
+name: workshop
+user: student
+password_file: ./pw
+sources: {mode: local, artifacts: ./artifacts}
+nodes:
+  - {name: cp, address: 192.168.56.10, role: control-plane}
+  - {name: w1, address: 192.168.56.11, role: worker, user: root, password_file: ./pw}
+  - {name: w2, address: 192.168.56.12, role: worker}
+"""
+WORKSHOP_CLASS = """\
+name: room
+user: student
+password_file: ./pw
+sources: {mode: local, artifacts: ./artifacts}
+labs:
+  - name: a
+    nodes:
+      - {name: cp, address: 192.168.56.10, role: control-plane}
+      - {name: w1, address: 192.168.56.11, role: worker, password_file: ./pw}
+"""
 _values = st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
     max_leaves=12)
@@ -120,10 +144,13 @@ def _mutate(data, path, action, value):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.sampled_from([GOOD_LAB, GOOD_CLASS]), pick=st.integers(0, 10_000),
-       action=st.sampled_from(["delete", "replace", "add"]), value=_values)
-def test_a_mutated_lab_or_class_file_is_accepted_or_refused_never_crashes(write_lab, which, pick,
-                                                                          action, value):
+@given(which=st.sampled_from([GOOD_LAB, GOOD_CLASS, WORKSHOP_LAB, WORKSHOP_CLASS]),
+       pick=st.integers(0, 10_000), action=st.sampled_from(["delete", "replace", "add"]), value=_values)
+def test_a_mutated_lab_or_class_file_is_accepted_or_refused_never_crashes(write_lab, lab_dir, which,
+                                                                          pick, action, value):
+    for name, mode in (("pw", 0o600), ("pw-open", 0o644)):
+        (lab_dir / name).write_text("secret\n")
+        (lab_dir / name).chmod(mode)
     data = yaml.safe_load(which)
     paths = list(_paths(data))
     data = _mutate(data, paths[pick % len(paths)], action, value)
