@@ -53,9 +53,9 @@ def verify_kube_system(listing) -> dict:
     if not problems:
         return {"ok": True, "settled": True,
                 "detail": f"{len(pods)} pods Running and ready"}
-    return {"ok": False, "settled": all(not mendable for _, mendable in problems),
+    return {"ok": False, "settled": all(not mendable for _text, mendable in problems),
             "detail": f"{len(problems)} of {len(pods)} pods unhealthy: "
-                      + "; ".join(text for text, _ in problems)}
+                      + "; ".join(text for text, _mendable in problems)}
 
 
 def verify_coredns(listing) -> dict:
@@ -65,7 +65,7 @@ def verify_coredns(listing) -> dict:
             if ((p.get("metadata") or {}).get("labels") or {}).get("k8s-app") == "kube-dns"]
     if not pods:
         return {"ok": False, "detail": "no CoreDNS pod (k8s-app=kube-dns) in kube-system"}
-    problems = [text for text, _ in filter(None, map(_pod_problem, pods))]
+    problems = [text for text, _mendable in filter(None, map(_pod_problem, pods))]
     if problems:
         return {"ok": False, "detail": "; ".join(problems)}
     return {"ok": True, "detail": f"{len(pods)} CoreDNS pod(s) Running and ready"}
@@ -98,7 +98,6 @@ def verify_iptables_service(show: str, unit: str, wanted: str, nat_rules) -> dic
     detail = (f"{unit} {active if load == 'loaded' else 'not installed (' + load + ')'}"
               f" (the lab asks for {wanted}); kube-proxy's rules: {len(kube)} KUBE-* rules in nat")
     return {"ok": service_ok and len(kube) > 0, "detail": detail}
-
 
 
 # ------------------------------------------------------------------ the role's result rows
@@ -427,7 +426,7 @@ def _live_pods(lines) -> list[tuple[str, bool]]:
 def verify_replace_before(cluster_read, namespace: str, app_label: str) -> list[str]:
     """The RC's live pods (label app=``app_label``, not being deleted) in the cluster read,
     by name; the check deletes the first."""
-    items, _ = _listing(cluster_read)
+    items, _failed = _listing(cluster_read)
     return sorted(
         (p.get("metadata") or {}).get("name", "") for p in _of_namespace(items, "Pod", namespace)["items"]
         if ((p.get("metadata") or {}).get("labels") or {}).get("app") == app_label

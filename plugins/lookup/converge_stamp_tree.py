@@ -1,3 +1,5 @@
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """The digest of every file below some directories on the controller (roles, playbooks).
 
 It replaces a ``pipe`` lookup of find | sort | xargs sha256sum | sha256sum: five processes

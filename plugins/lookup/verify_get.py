@@ -1,3 +1,5 @@
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """GET a URL from the controller, as ``curl`` in the walkthrough, without starting a module.
 
 The verify role curls every node's NodePort from the controller. The uri module, delegated to
@@ -26,15 +28,15 @@ options:
 
 import time
 import urllib.error
-import urllib.request
 
+from ansible.module_utils.urls import open_url
 from ansible.plugins.lookup import LookupBase
 
 
 def get(url: str, timeout: float) -> dict:
     """One GET: status, content and a msg like the uri module's."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - http on purpose
+        with open_url(url, timeout=timeout) as answer:
             return {"status": answer.status, "content": answer.read().decode("utf-8", "replace"),
                     "msg": f"OK ({answer.headers.get('Content-Length', 'unknown')} bytes)"}
     except urllib.error.HTTPError as exc:

@@ -1,17 +1,18 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Fingerprint of what labtool manages on a node, compared with the one the last up recorded.
 
-WANT_JSON: Ansible runs this file as a plain script, its arguments in a JSON file named on
-the command line, instead of wrapping it with ansible.module_utils (AnsiballZ). It runs on
-every node at the start of every up; on these nodes the wrapper and its imports cost about
-0.2 s of CPU a node and the controller 0.2 s to build it, twice what the compare itself
-takes (measured). So it imports nothing but the standard library.
+An AnsibleModule (argument spec, check mode, diff). It was a plain-JSON script of the standard
+library until the measurement side by side in docs/collection.md showed what AnsiballZ costs
+a compare on the local lab; see there for the numbers and the decision.
 """
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: converge_stamp
+author: labtool maintainers (@labtool)
 short_description: Fingerprint a node's managed state and compare it with a recorded stamp
 description:
   - Computes one digest per item (path, systemd unit, sysctl, command output) of the state
@@ -46,83 +47,53 @@ options:
   record: {type: bool, default: false, description: Write the stamp with the digests just computed.}
 """
 
+EXAMPLES = r"""
+- name: Compare the node with the stamp of the last up
+  labtool.lab.converge_stamp:
+    stamp: /var/lib/labtool/up-stamp.json
+    inputs: "{{ inputs_digest }}"
+    paths: [/etc/containerd, /etc/kubernetes]
+    units: [containerd.service, kubelet.service]
+    sysctls: [net.ipv4.ip_forward]
+    commands: [[ip, "-4", route, show, root, 10.244.0.0/16]]
+  register: converge_stamp_check
+"""
+
 RETURN = r"""
-unchanged: {type: bool, description: The stamp exists and its inputs and every digest match.}
-differences: {type: list, description: The items whose digest differs, C(inputs), or C(no stamp).}
-state: {type: dict, description: The digest of each item.}
-reads: {type: dict, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
+unchanged: {type: bool, returned: always, description: The stamp exists and its inputs and every digest match.}
+differences:
+  type: list
+  elements: str
+  returned: always
+  description: The items whose digest differs, C(inputs), or C(no stamp).
+state: {type: dict, returned: always, description: The digest of each item.}
+reads: {type: dict, returned: always, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
 """
 
 import hashlib
 import json
 import os
 import stat
-import subprocess
-import sys
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.labtool.lab.plugins.module_utils.side_by_side import as_result, finish, start
 
 CONTENT_LIMIT = 1 << 20
 COMMAND_TIMEOUT = 30  # seconds
-NOT_STARTED = 127  # the shell's status for a command it could not run
-OPTIONS = {  # name: (type, default); None: required
-    "stamp": (str, None), "inputs": (str, None), "paths": (list, []), "units": (list, []),
-    "sysctls": (list, []), "commands": (list, []), "reads": (dict, {}), "record": (bool, False),
-}
+ARGUMENT_SPEC = dict(
+    stamp=dict(type="path", required=True),
+    inputs=dict(type="str", required=True),
+    paths=dict(type="list", elements="path", default=[]),
+    units=dict(type="list", elements="str", default=[]),
+    sysctls=dict(type="list", elements="str", default=[]),
+    commands=dict(type="list", elements="list", default=[]),
+    reads=dict(type="dict", default={}),
+    record=dict(type="bool", default=False),
+)
 
 
 class ModuleError(Exception):
     """Ends the module with a failed result naming what is wrong."""
-
-
-def options(args):
-    """The module's options from Ansible's arguments, checked like an argument spec."""
-    unknown = sorted(k for k in args if k not in OPTIONS and not k.startswith("_ansible_"))
-    if unknown:
-        raise ModuleError("unsupported parameters: %s" % ", ".join(unknown))
-    found = {}
-    for name, (kind, default) in OPTIONS.items():
-        value = args.get(name, default)
-        if value is None:
-            raise ModuleError("missing required argument: %s" % name)
-        if kind is bool and isinstance(value, str):
-            value = value.lower() in ("1", "true", "yes", "on")
-        if not isinstance(value, kind):
-            raise ModuleError("%s must be a %s, not %r" % (name, kind.__name__, value))
-        found[name] = value
-    found["stamp"] = os.path.expanduser(found["stamp"])
-    found["paths"] = [os.path.expanduser(str(path)) for path in found["paths"]]
-    found["check_mode"] = bool(args.get("_ansible_check_mode"))
-    return found
-
-
-# start, finish and as_result are those of labtool.lab's module_utils side_by_side, which
-# the AnsiballZ modules import: a WANT_JSON module is copied to the node alone, so it
-# carries its own copy.
-def start(argv):
-    """The running command, or the OSError that kept it from starting."""
-    try:
-        return subprocess.Popen([str(arg) for arg in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        return exc
-
-
-def finish(proc, timeout=COMMAND_TIMEOUT):
-    """A started command's exit status, output and error output (bytes)."""
-    if isinstance(proc, OSError):
-        return NOT_STARTED, b"", str(proc).encode()
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err += b"\n(killed after %d s)" % timeout
-    return proc.returncode, out, err
-
-
-def as_result(argv, status):
-    rc, out, err = status
-    return {"argv": [str(arg) for arg in argv], "rc": rc,
-            "stdout": out.decode("utf-8", "replace").rstrip("\n"),
-            "stderr": err.decode("utf-8", "replace").rstrip("\n")}
 
 
 def file_entry(path, st):
@@ -157,7 +128,8 @@ def path_digest(root):
 def unit_states(units):
     if not units:
         return {}
-    rc, out, err = finish(start(["systemctl", "show", "--property=Id,ActiveState,UnitFileState", "--"] + units))
+    argv = ["systemctl", "show", "--property=Id,ActiveState,UnitFileState", "--"] + units
+    rc, out, err = finish(start(argv), COMMAND_TIMEOUT)
     if rc != 0:
         raise ModuleError("systemctl show failed: %s" % err.decode("utf-8", "replace").strip())
     states = {}
@@ -218,8 +190,8 @@ def compare(p):
     state.update(unit_states(p["units"]))
     state.update({"sysctl " + name: sysctl_value(name) for name in p["sysctls"]})
     for argv, proc in zip(commands, running):
-        state["command " + " ".join(argv)] = command_digest(finish(proc))
-    reads = {name: as_result(p["reads"][name], finish(proc)) for name, proc in reading.items()}
+        state["command " + " ".join(argv)] = command_digest(finish(proc, COMMAND_TIMEOUT))
+    reads = {name: as_result(p["reads"][name], finish(proc, COMMAND_TIMEOUT)) for name, proc in reading.items()}
     found = differences(recorded, p["inputs"], state)
     changed = False
     if p["record"] and found:
@@ -231,13 +203,16 @@ def compare(p):
 
 
 def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = dict(module.params, check_mode=module.check_mode)
     try:
-        with open(sys.argv[1]) as f:
-            result = compare(options(json.load(f)))
-    except (ModuleError, OSError, ValueError, IndexError) as exc:
-        print(json.dumps({"failed": True, "msg": str(exc)}))
-        sys.exit(1)
-    print(json.dumps(result))
+        result = compare(p)
+    except (ModuleError, OSError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    if module._diff and p["record"] and result["changed"]:
+        result["diff"] = {"before": "\n".join(result["differences"]) + "\n",
+                          "after": "recorded\n", "before_header": p["stamp"], "after_header": p["stamp"]}
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

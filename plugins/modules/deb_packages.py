@@ -1,16 +1,19 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Debian packages installed with apt-get in one run, without python3-apt."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: deb_packages
+author: labtool maintainers (@labtool)
 short_description: Refresh a stale apt index and install missing packages in one apt-get run
 description:
   - What ansible.builtin.apt does for C(state=present) with C(update_cache) and
     C(cache_valid_time), through dpkg-query and apt-get only. The apt module needs python3-apt;
     on a node without it, that module installs it first, refreshing the index for that
-    (measured: 5-6 s of a first run on a bare Debian node).
+    (measured, 5-6 s of a first run on a bare Debian node).
   - The debconf answers are given to debconf-set-selections just before the install, so the
     packages find them when they are configured.
   - Changed only when a package was installed; refreshing the index changes no configuration.
@@ -40,12 +43,21 @@ options:
     description: Seconds apt-get waits for the dpkg lock another apt holds (e.g. unattended-upgrades).
 """
 
+EXAMPLES = r"""
+- name: Install the OS packages the node roles need, in one apt-get run
+  labtool.lab.deb_packages:
+    names: [conntrack, socat, iptables]
+    cache_valid_time: 3600
+"""
+
 RETURN = r"""
 installed:
   type: list
+  returned: always
   description: The packages this run installed (or would install, in check mode).
 cache_updated:
   type: bool
+  returned: always
   description: Whether the package index was refreshed.
 """
 
@@ -63,7 +75,7 @@ def missing_packages(module, names):
     """The names dpkg does not list as installed ('install ok installed')."""
     if not names:
         return []
-    rc, out, _ = module.run_command(["dpkg-query", "--show", "--showformat=${Package}\t${Status}\n"] + names)
+    rc, out, _err = module.run_command(["dpkg-query", "--show", "--showformat=${Package}\t${Status}\n"] + names)
     installed = {line.split("\t")[0].split(":")[0] for line in out.splitlines()
                  if line.endswith("\tinstall ok installed")}
     return [name for name in names if name not in installed]

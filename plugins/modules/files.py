@@ -1,10 +1,13 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Several small files (and their directories) on a node in one module execution."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: files
+author: labtool maintainers (@labtool)
 short_description: Write several small files, their directories, and remove stale ones, at once
 description:
   - One execution instead of one per C(file), C(copy) or C(template) task and loop item; on
@@ -55,9 +58,18 @@ options:
     description: Directories that get a removal event after the files are written (see above); each must exist by then.
 """
 
+EXAMPLES = r"""
+- name: Write the sysctl and module files for boot
+  labtool.lab.files:
+    files:
+      - {path: /etc/sysctl.d/90-kubernetes.conf, content: "net.ipv4.ip_forward = 1\n"}
+      - {path: /etc/modules-load.d/kubernetes.conf, content: "overlay\nbr_netfilter\n"}
+"""
+
 RETURN = r"""
 changed_paths:
   type: list
+  returned: always
   description: The files and directories written, created or removed, in the order of the arguments.
 """
 

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Documentation of labtool.lab.install_files; the work is its action plugin's
 (plugins/action/install_files.py), which never runs this file on a node."""
 
@@ -6,13 +8,14 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: install_files
+author: labtool maintainers (@labtool)
 short_description: Install large files from the controller, each checked against its sha256 on the node
 description:
   - Transfers each file to a temporary directory on the node, then in one command checks every
     copy against its sha256 (sha256sum --check) and installs each at its place (install -D,
     owner root, I(mode)); the temporary directory is removed. Any copy that differs fails the
     task before anything is installed.
-  - The caller decides which files to install (e.g. those a probe found missing or different):
+  - The caller decides which files to install (e.g. those a probe found missing or different);
     the task installs every file it is given and reports changed when it was given any.
   - In check mode nothing is transferred; the result says what would be installed.
 options:
@@ -20,14 +23,25 @@ options:
     type: list
     elements: dict
     required: true
-    description:
-      - "Each: C(src) (a path on the controller), C(dest) (a path on the node), C(sha256) (the
-        hex digest the copy must have), C(mode) (octal string, default C(0644))."
+    description: The files to install.
+    suboptions:
+      src: {type: path, required: true, description: A path on the controller.}
+      dest: {type: path, required: true, description: A path on the node.}
+      sha256: {type: str, required: true, description: The hex digest the copy must have.}
+      mode: {type: str, default: "0644", description: The installed file's mode (octal string).}
+"""
+
+EXAMPLES = r"""
+- name: Install kubeadm, kubelet and kubectl from the artifacts directory
+  labtool.lab.install_files:
+    files:
+      - {src: /var/cache/labtool/artifacts/v1.20.2/bin/kubeadm, dest: /usr/bin/kubeadm, sha256: "{{ sha }}", mode: "0755"}
 """
 
 RETURN = r"""
 installed:
   type: list
+  returned: always
   description: The destinations installed (in check mode, those that would be).
 """
 

@@ -1,10 +1,13 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Several read-only looks at a node (commands, files) in one module execution."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: probe
+author: labtool maintainers (@labtool)
 short_description: Run several read-only commands and read several files in one execution
 description:
   - One execution instead of one C(command), C(slurp) or C(stat) task per look; on this kind
@@ -38,18 +41,32 @@ options:
     description: Seconds each command may take.
 """
 
+EXAMPLES = r"""
+- name: Read what the role needs to know about the node, in one execution
+  labtool.lab.probe:
+    files: [/etc/hosts]
+    exists: [/etc/kubernetes/admin.conf]
+    programs: [kubeadm]
+    commands: [[swapon, --show=NAME, --noheadings]]
+  register: node_probe
+"""
+
 RETURN = r"""
 commands:
   type: list
+  returned: always
   description: Per command, in order, C(argv), C(rc), C(stdout) and C(stderr) (both without the trailing newline).
 files:
   type: dict
+  returned: always
   description: Each file's path to its content, or C(null) when it does not exist.
 exists:
   type: dict
+  returned: always
   description: Each path of C(exists) to whether it exists.
 programs:
   type: dict
+  returned: always
   description: Each program of C(programs) to its full path, or C(null) when it is not on the PATH.
 """
 

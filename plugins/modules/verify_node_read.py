@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """One read of what verify checks on a node: its NAT rules and the iptables service's state
 (and, on the control plane, the cluster's objects through kubectl)."""
 
@@ -6,6 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: verify_node_read
+author: labtool maintainers (@labtool)
 short_description: Run the verify role's read-only commands on a node, side by side, in one call
 description:
   - Runs each named command (the role's C(verify_read_commands) - C(iptables-save -t nat),
@@ -24,8 +27,16 @@ options:
     description: Seconds each command may take.
 """
 
+EXAMPLES = r"""
+- name: Read the node with verify's read-only commands
+  labtool.lab.verify_node_read:
+    reads:
+      nat: [iptables-save, -t, nat]
+  register: verify_node
+"""
+
 RETURN = r"""
-reads: {type: dict, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
+reads: {type: dict, returned: always, description: "Per name of I(reads): argv, rc, stdout and stderr (text)."}
 """
 
 from ansible.module_utils.basic import AnsibleModule

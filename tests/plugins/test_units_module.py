@@ -1,4 +1,4 @@
-"""labtool.lab.units (WANT_JSON module) against a stand-in systemctl that keeps the units'
+"""labtool.lab.units (an AnsibleModule) against a stand-in systemctl that keeps the units'
 states in a JSON file and logs every call."""
 
 from __future__ import annotations
@@ -131,19 +131,13 @@ def test_a_unit_that_fails_to_start_fails_the_task_with_systemctls_words(systemd
     assert "control process exited with error code" in result["msg"]
 
 
-@pytest.mark.parametrize("units, message", [
-    ([{"name": "kubelet", "state": "running"}], "unit kubelet: state must be one of started, stopped, restarted, not 'running'"),
-    ([{"name": "kubelet", "enable": True}], "unit kubelet: unsupported keys: enable"),
-    ([{"state": "started"}], "units must be a list of dicts, each with a name"),
-    ([{"name": "kubelet", "enabled": "maybe"}], "unit kubelet: enabled must be true or false, not 'maybe'"),
+@pytest.mark.parametrize("units, words", [
+    ([{"name": "kubelet", "state": "running"}], ["state", "started, stopped, restarted", "running"]),
+    ([{"name": "kubelet", "enable": True}], ["Unsupported parameters", "enable"]),
+    ([{"state": "started"}], ["missing required arguments: name"]),
+    ([{"name": "kubelet", "enabled": "maybe"}], ["enabled", "bool"]),
 ])
-def test_bad_arguments_are_named(systemd, units, message):
+def test_bad_arguments_are_named(systemd, units, words):
     result, calls = systemd({}, units=units)
-    assert result["failed"] is True and result["msg"] == message
+    assert result["failed"] is True and all(w in result["msg"] for w in words), result["msg"]
     assert calls == []
-
-
-def test_the_module_imports_only_the_standard_library():
-    imports = [line.split()[1] for line in Path(MODULE).read_text().splitlines()
-               if line.startswith(("import ", "from ")) and "__future__" not in line]
-    assert imports == ["json", "subprocess", "sys"]
