@@ -157,3 +157,41 @@ def check_class(classroom: Any, *, verbosity: int = 0, console: Any = None) -> i
         print_check(lab, preflight, result, facts, console)
         codes.append(preflight.exit_code)
     return exitcodes.worst(codes)
+
+
+# --------------------------------------------------------------------------- before an up
+
+BUILT_MARK = "built"  # <state>/built: an up went through on this lab (its checks passed once)
+
+
+def needs_preflight(lab: Any) -> bool:
+    """The checks run before the first up of a lab, until an up goes through."""
+    return not (_paths.state_dir(lab.state_name) / BUILT_MARK).exists()
+
+
+def mark_built(lab: Any) -> None:
+    state = _paths.state_dir(lab.state_name)
+    if state.is_dir():
+        (state / BUILT_MARK).write_text("an up went through; labtool check runs the checks again\n")
+
+
+def before_up(lab: Any, check_command: str, *, verbosity: int = 0, console: Any = None) -> int | None:
+    """The checks of ``labtool check`` before an up changes anything: None when they pass (or
+    ran before a successful up already), else the exit code after saying which failed."""
+    from labtool import report
+
+    if not needs_preflight(lab):
+        return None
+    console = console or report.default_console()
+    facts, result = gather(lab, verbosity=verbosity)
+    preflight = judge(lab, facts)
+    if result.canceled:
+        return 130
+    if not preflight.failed:
+        console.print(f"check: lab {lab.name}: every check passed ({len(preflight.findings)})")
+        return None
+    print_check(lab, preflight, result, facts, console)
+    failed = ", ".join(f"{f.check} on {f.node}" for f in preflight.failed[:6])
+    console.print(f"up: stopped before changing anything: {failed} failed. Run only the checks "
+                  f"with: {check_command}", style="bold red", soft_wrap=True)
+    return preflight.exit_code

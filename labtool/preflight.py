@@ -183,6 +183,10 @@ class _Judge:
     def _ports(self, name: str, listening: str) -> None:
         wanted = {6443: "kube-apiserver", 10250: "kubelet", self.lab.workloads.service.node_port: "the NodePort"}
         taken = sorted(p for p in wanted if p in listening_ports(listening))
+        if taken and "/etc/kubernetes/kubelet.conf" in listening:
+            self.add(name, "ports", True, "in use by this node's Kubernetes (built before): "
+                     + ", ".join(map(str, taken)))
+            return
         self.add(name, "ports", not taken, "free: " + ", ".join(map(str, wanted)) if not taken else
                  "in use: " + ", ".join(f"{p} ({wanted[p]})" for p in taken),
                  "stop what listens there (ss -ltnp shows it), or reset a cluster left from before "

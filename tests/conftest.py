@@ -40,3 +40,14 @@ def write_lab(lab_dir: Path):
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _no_preflight_in_unit_tests(request, monkeypatch):
+    """Unit tests that fake the runner's playbook runs see no check facts: the checks that
+    `labtool up` runs before a lab's first up (labtool.checks.before_up) are off there, unless
+    a test asks for them (the marker ``preflight``)."""
+    if "/unit/" in str(request.node.fspath) and not request.node.get_closest_marker("preflight"):
+        from labtool import checks
+
+        monkeypatch.setattr(checks, "needs_preflight", lambda lab: False)

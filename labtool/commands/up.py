@@ -21,9 +21,12 @@ from labtool.commands import _common as c
 @click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
               help="Without -f: create N local labs (a class named --name, default "
                    "'classroom') and build them all.")
+@click.option("--no-check", is_flag=True,
+              help="Do not run labtool check's checks before the first up of the lab.")
 @c.run_options
-def command(file, name, artifacts, no_verify, full, lab_names, labs_n, limit, tags, check,
-            verbosity) -> None:
+@c.auth_options
+def command(file, name, artifacts, no_verify, full, lab_names, labs_n, no_check, limit, tags, check,
+            verbosity, ask_pass, ask_become_pass) -> None:
     """Build the lab: iptables, the cluster, the workloads; then verify.
 
     Without -f, first creates (or reuses) the local lab of three node containers.
@@ -34,19 +37,36 @@ def command(file, name, artifacts, no_verify, full, lab_names, labs_n, limit, ta
     A node that cannot be reached is left out; the checks run on the others.
 
     With a class file (labs:) every lab (or those named by --lab) is built at once;
-    --labs N without -f creates N local labs and their class file first."""
-    from labtool import flow, session
+    --labs N without -f creates N local labs and their class file first.
+
+    Before the first up of a lab (until one goes through), the checks of 'labtool check'
+    run first; when one fails, nothing is changed."""
+    from labtool import checks, flow, session
 
     if file is None and labs_n:
         file = str(c.create_local_class(name, labs_n, artifacts))
     if file is None:
         file = str(c.create_local(name, artifacts))
-    lab = c.load_any(file, name, lab_names)
+    lab = c.give_secrets(c.load_any(file, name, lab_names), ask_pass, ask_become_pass)
+    if not (no_check or check):
+        labs = lab.labs if c.is_class(lab) else [lab]
+        command_line = f"labtool check -f {file}" + "".join(f" --lab {one.name}" for one in labs
+                                                             if c.is_class(lab))
+        codes = [code for one in labs
+                 if (code := checks.before_up(one, command_line, verbosity=verbosity)) is not None]
+        if codes:
+            sys.exit(exitcodes.worst(codes))
     request = flow.UpRequest(limit=limit, tags=tags, check=check, verbosity=verbosity,
                              no_verify=no_verify, full=full)
     if c.is_class(lab):
-        sys.exit(session.up_class(lab, request))
+        code = session.up_class(lab, request)
+        if code == exitcodes.OK:
+            for one in lab.labs:
+                checks.mark_built(one)
+        sys.exit(code)
     code, outcome = session.up_lab(lab, request)
+    if code == exitcodes.OK and not (tags or check or limit):
+        checks.mark_built(lab)
     if outcome.read_only_verify:
         c.err(flow.READ_ONLY_NOTE)
     sys.exit(code)

@@ -11,7 +11,7 @@ import pytest
 
 from labtool import exitcodes
 from labtool.checks import FactsCatcher, sources_needed
-from labtool.labfile import parse_lab
+from labtool.labfile import load_lab, parse_lab
 from labtool.preflight import NodeFacts, judge, listening_ports
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "preflight"
@@ -183,3 +183,37 @@ def test_the_catcher_keeps_each_tasks_result_by_node():
     assert catcher.facts["cp"].setup["distribution"] == "Ubuntu"
     assert catcher.facts["cp"].seen_at is not None
     assert catcher.facts["w1"].unreachable == "ssh: connect to host 10.0.0.11 port 22: Connection refused"
+
+
+@pytest.mark.preflight
+def test_up_stops_before_changing_anything_when_a_check_fails(write_lab, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from labtool import checks, runner
+    from labtool.commands import main
+    from labtool.events import RunResult
+
+    monkeypatch.setenv("LABTOOL_HOME", str(tmp_path / "home"))
+    ran = []
+
+    def run_playbook(name, lab, **options):
+        ran.append(name)
+        if options.get("on_event") is not None:
+            clone = node("ubuntu-22.04.json")
+            for host in ("cp", "w1", "w2"):
+                res = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
+                for task, r in (("Check: log in and find python3", {"stdout": clone.python}),
+                                ("Check: read the node's facts", res),
+                                ("Check: list the listening TCP ports", {"stdout": PROC_NET_TCP})):
+                    options["on_event"]({"event": "runner_on_ok",
+                                         "event_data": {"host": host, "task": task, "res": r}})
+        return RunResult(playbook=name, status="successful", rc=0)
+
+    monkeypatch.setattr(runner, "run_playbook", run_playbook)
+    path = write_lab(LAB.replace("user: student\n", ""))
+    result = CliRunner().invoke(main, ["up", "-f", str(path)])
+    assert result.exit_code == exitcodes.VERIFY_FAILED, result.output
+    assert ran == ["check"]  # no up
+    assert "machine-id" in result.output and "stopped before changing anything" in result.output
+    assert f"labtool check -f {path}" in result.output
+    assert checks.needs_preflight(load_lab(path))  # no up went through: the next one checks again
