@@ -77,7 +77,9 @@ def recipe(release: str = DEFAULT_RELEASE) -> dict:
         "masked": sorted(MASKED),
         "enabled": sorted(ENABLED),
         "changes": list(CHANGES),
-        "revision": 1,
+        # 2: no machine-id baked in (dbus's copy removed too): systemd gave every node the
+        # image's /var/lib/dbus/machine-id, and labtool check refuses nodes that share one
+        "revision": 2,
     }
 
 
@@ -174,6 +176,9 @@ def _customize(root: Path) -> None:
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
     (root / "etc/machine-id").write_text("")
+    # systemd takes dbus's id over a new one when /etc/machine-id is empty: every node would
+    # share the image's (kubeadm wants them unique, as for cloned VMs)
+    (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     run(["chroot", str(root), "systemctl", "enable", *ENABLED])
     run(["chroot", str(root), "systemctl", "mask", *MASKED])
     for cached in (root / "var/cache/apt/archives").glob("*.deb"):
