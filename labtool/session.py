@@ -19,7 +19,26 @@ def run_lab(playbook: str, lab: Any, **options: Any):
     finally:
         progress.close()
     report.print_result(result, console=progress.console)
+    for line in unreachable_lines(lab, result):
+        progress.console.print(line, style="bold red", soft_wrap=True)
     return result
+
+
+def unreachable_lines(lab: Any, result: Any) -> list[str]:
+    """One line a node that could not be reached: ssh's own reason and what to try (the
+    ssh command that shows what labtool sees, or the one that accepts a reimaged node's key)."""
+    from labtool import _paths, access
+
+    by_name = {n.name: n for n in lab.nodes}
+    lines, seen = [], set()
+    for failure in result.failures:
+        if not failure.unreachable or failure.host in seen or failure.host not in by_name:
+            continue
+        seen.add(failure.host)
+        state = _paths.state_dir(lab.state_name)
+        lines.append(f"{failure.host} could not be reached: {access.ssh_reason(failure.message)}; "
+                     f"{access.hint(by_name[failure.host], state, failure.message)}")
+    return lines
 
 
 def run_one(playbook: str, lab: Any, **options: Any) -> int:
@@ -61,6 +80,10 @@ def _in_class(classroom: Any, title: str, verbosity: int, plan) -> int:
         runs, {lab.name: [n.name for n in lab.nodes] for lab in classroom.labs},
         {lab.name: lab.workloads.service.node_port for lab in classroom.labs},
         title=f"{classroom.name}: {title}", console=progress.console, verbose=verbosity > 0)
+    for lab in classroom.labs:
+        for run in runs[lab.name].runs[:1]:
+            for line in unreachable_lines(lab, run):
+                progress.console.print(f"{lab.name}: {line}", style="bold red", soft_wrap=True)
     return class_exit_code(runs)
 
 

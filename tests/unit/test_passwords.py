@@ -149,3 +149,23 @@ def test_the_runner_turns_host_key_checking_on():
 
 def test_ssh_keygen_is_there():
     assert subprocess.run(["ssh-keygen", "-?"], capture_output=True).returncode != 127
+
+
+def test_an_unreachable_node_gets_one_line_with_sshs_reason_and_what_to_try(write_lab, pw):
+    from labtool.events import RunResult, TaskFailure
+    from labtool.session import unreachable_lines
+
+    lab = load_lab(write_lab(LAB))
+    result = RunResult(playbook="up")
+    result.failures = [
+        TaskFailure("w2", "Read the node", "", "Failed to connect to the host via ssh: ssh: connect to "
+                    "host 192.168.56.12 port 2222: No route to host", unreachable=True),
+        TaskFailure("w1", "Read the node", "", CHANGED, unreachable=True),
+        TaskFailure("cp", "Install", "kube_packages", "E: broken", unreachable=False),
+    ]
+    lines = unreachable_lines(lab, result)
+    assert len(lines) == 2
+    assert lines[0].startswith("w2 could not be reached: ssh: connect to host 192.168.56.12 port 2222: "
+                               "No route to host; try: ssh -p 2222 ")
+    assert lines[0].endswith("student@192.168.56.12")
+    assert "labtool keys --forget w1" in lines[1]
