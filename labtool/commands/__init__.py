@@ -10,7 +10,8 @@ import sys
 import click
 
 from labtool import exitcodes
-from labtool.commands import check, explain, init, inventory, keys, local, log, reset, up, verify
+from labtool.commands import (check, explain, init, inventory, keys, local, log, progress, reset, up,
+                              verify)
 from labtool.commands._common import err
 
 
@@ -36,5 +37,5 @@ def main() -> None:
     secrets.take_from_env()  # out of the environment, before any child process inherits it
 
 
-for module in (init, check, keys, up, verify, reset, explain, inventory, log, local):
+for module in (init, check, keys, up, verify, reset, explain, progress, inventory, log, local):
     main.add_command(module.command)

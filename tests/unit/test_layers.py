@@ -12,12 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "labtool"
 
 # lowest first; a module may import its own layer and those below
 LAYERS = [
-    ["labtool.exitcodes", "labtool._paths", "labtool.strategy", "labtool.secrets", "labtool.access"],
+    ["labtool.exitcodes", "labtool._paths", "labtool.strategy", "labtool.secrets", "labtool.access",
+     "labtool.progress.model", "labtool.progress.judge", "labtool.progress.text",
+     "labtool.progress.page", "labtool.progress.serve"],
     ["labtool.labfile"],
     ["labtool.inventory", "labtool.events", "labtool.preflight"],
     ["labtool.runner", "labtool.local"],
     ["labtool.records", "labtool.report", "labtool.class_report", "labtool.explain",
-     "labtool.checks", "labtool.nodekeys"],
+     "labtool.checks", "labtool.nodekeys", "labtool.progress"],
     ["labtool.flow"],
     ["labtool.session"],
     ["labtool.commands"],

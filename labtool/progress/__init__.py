@@ -1,0 +1,1 @@
+"""labtool progress: each step of the walkthrough graded on the live lab (gather, judge, render)."""
