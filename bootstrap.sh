@@ -21,6 +21,7 @@ debian_packages=(
   containernetworking-plugins
   apt-utils gnupg
   librsvg2-bin  # rsvg-convert: tests render labtool explain's SVG to PNG
+  chromium      # headless: the class board's browser test (molecule classroom) loads labtool progress --serve
 )
 
 step() { printf '\n==> %s\n' "$*"; }
