@@ -31,7 +31,7 @@ __all__ = ["LocalLabError", "create", "create_class", "destroy", "destroy_class"
 
 DEFAULT_ARTIFACTS = Path("/var/cache/labtool/artifacts/v1.20.2")
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PUSH_SCRIPT = REPO_ROOT / "tests" / "artifacts" / "registry.sh"
+PUSH_SCRIPT = REPO_ROOT / "tools" / "artifacts" / "registry.sh"
 RECORDS = Path("/var/lib/labtool/labs")  # host-side record of each lab's network (for destroy)
 FENCED_CIDRS = (labfile.POD_CIDR, labfile.SERVICE_CIDR)
 
