@@ -112,7 +112,7 @@ def ssh_reason(message: str) -> str:
     if is_changed_key(message):
         return "the node's SSH host key has changed (REMOTE HOST IDENTIFICATION HAS CHANGED)"
     for line in reversed(lines):
-        text = re.sub(r"^Failed to connect to the host via ssh:\s*", "", line)
+        text = re.sub(r"^(Task failed:\s*)?(Failed to connect to the host via ssh:\s*)?", "", line)
         if text and not text.startswith(("@", "Warning: Permanently added")):
             return text
     return lines[-1] if lines else "no answer"

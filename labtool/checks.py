@@ -8,16 +8,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from labtool import _paths, access
-from labtool.preflight import NodeFacts, Preflight, event_time, judge
+from labtool.preflight import Finding, NodeFacts, Preflight, event_time, judge
 
 PLAYBOOK = "check"
 # the tasks of playbooks/check.yml, by name
-_PYTHON = "Check: log in and find python3"
-_SUDO = "Check: become root with sudo"
-_SETUP = "Check: read the node's facts"
-_PORTS = "Check: list the listening TCP ports"
-_REACH = "Check: reach the control plane"
-_SOURCES = "Check: reach the package and image sources"
+_PROBE = "Check: log in, find python3, read the ports and reach the control plane and sources"
+_SETUP_BECOME = "Check: read the node's facts, as root through sudo"
+_SETUP = "Check: read the node's facts without sudo"
 
 
 def sources_needed(lab: Any) -> list[str]:
@@ -60,21 +57,34 @@ class FactsCatcher:
         if kind == "runner_on_unreachable":
             f.unreachable = f.unreachable or access.ssh_reason(str(res.get("msg") or ""))
             f.raw_message = f.raw_message or str(res.get("msg") or "")
-        elif task == _PYTHON:
-            f.python = str(res.get("stdout") or "").strip().splitlines()[-1:][0] if res.get("stdout") else "none"
-        elif task == _SUDO:
-            f.sudo = res
-        elif task == _SETUP and kind == "runner_on_ok":
-            f.setup = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
-            f.seen_at = event_time(event.get("created"))
-        elif task == _PORTS and kind == "runner_on_ok":
-            f.listening = str(res.get("stdout") or "")
-        elif task == _REACH:
-            f.reach_cp = res
-        elif task == _SOURCES:
-            for item in res.get("results") or []:
-                f.sources.append({"url": item.get("item"), "ok": not item.get("failed"),
-                                  "msg": " ".join(str(item.get("msg") or "").split())[:120]})
+        elif task == _PROBE and kind == "runner_on_ok":
+            self._probe(f, str(res.get("stdout") or ""))
+        elif task in (_SETUP_BECOME, _SETUP):
+            if task == _SETUP_BECOME:
+                f.sudo = {"failed": True, **res} if kind == "runner_on_failed" else {"failed": False}
+            if kind == "runner_on_ok":
+                f.setup = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
+                f.seen_at = event_time(event.get("created"))
+
+    @staticmethod
+    def _probe(f: NodeFacts, stdout: str) -> None:
+        """The raw probe's one line of JSON (ssh may add lines of its own around it)."""
+        import json
+
+        for line in reversed(stdout.splitlines()):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                f.python = str(data.get("python") or "none")
+                f.listening = str(data.get("listening") or "")
+                if data.get("kubelet_conf"):
+                    f.listening += "\n/etc/kubernetes/kubelet.conf\n"
+                f.reach_cp = data.get("reach_cp")
+                f.sources = [s for s in data.get("sources") or [] if isinstance(s, dict)]
+                return
+        f.python = "none"
 
 
 def gather(lab: Any, *, verbosity: int = 0, on_event: Callable[[dict[str, Any]], None] | None = None):
@@ -127,11 +137,21 @@ def print_check(lab: Any, preflight: Preflight, result: Any, facts: dict[str, No
     console.print(f"check: {words.get(preflight.exit_code, '')}{log}", soft_wrap=True)
 
 
-def check_lab(lab: Any, *, verbosity: int = 0, console: Any = None) -> int:
+def check_lab(lab: Any, *, verbosity: int = 0, console: Any = None, as_json: bool = False) -> int:
     """`labtool check` on one lab: gather, judge, print; the exit code (0, 3 or 4)."""
     facts, result = gather(lab, verbosity=verbosity)
     preflight = judge(lab, facts)
-    print_check(lab, preflight, result, facts, console)
+    if as_json:
+        import json
+        import sys
+
+        data = preflight.to_dict()
+        for f in data["findings"]:
+            if f["check"] == "ssh" and not f["ok"]:
+                f["fix"] = _fix(lab, Finding(**f), facts)
+        sys.stdout.write(json.dumps({"lab": lab.name, **data}, indent=1) + "\n")
+    else:
+        print_check(lab, preflight, result, facts, console)
     if result.canceled:
         return 130
     return preflight.exit_code

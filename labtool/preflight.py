@@ -35,11 +35,11 @@ class NodeFacts:
 
     unreachable: str = ""  # ssh's reason, in one line, when the node could not be reached
     raw_message: str = ""  # ssh's whole message then
-    python: str = ""  # the raw probe's output: "3.10.12" or "none"
-    sudo: dict[str, Any] | None = None  # the become probe's result (rc, msg) or None (root)
+    python: str = ""  # python3's version ("3.10.12"), or "none"
+    sudo: dict[str, Any] | None = None  # the setup run through sudo: {"failed": ...} (msg)
     setup: dict[str, Any] = field(default_factory=dict)  # ansible_facts
-    listening: str = ""  # /proc/net/tcp and tcp6
-    reach_cp: dict[str, Any] | None = None  # wait_for's result on a worker
+    listening: str = ""  # /proc/net/tcp and tcp6 (and kubelet.conf's path when it exists)
+    reach_cp: dict[str, Any] | None = None  # a worker's TCP connect to the control plane: failed, msg
     sources: list[dict[str, Any]] = field(default_factory=list)  # [{url, ok, msg}]
     seen_at: float | None = None  # the controller's clock when the facts arrived (epoch s)
 
@@ -157,7 +157,7 @@ class _Judge:
             self.add(node.name, SUDO, True, "root: not needed")
             return
         res = f.sudo or {}
-        ok = bool(res) and not res.get("failed") and str(res.get("stdout", "")).strip() == "0"
+        ok = bool(res) and not res.get("failed")
         msg = " ".join(str(res.get("msg") or res.get("module_stderr") or res.get("stderr") or "").split())
         self.add(node.name, SUDO, ok, f"{node.user} becomes root" if ok else (msg[:160] or "no answer"),
                  f"{node.user} must run any command as root with sudo: give the sudo password by "

@@ -31,7 +31,7 @@ BECOME_ENV = "LABTOOL_BECOME_PASSWORD"
 
 # ansible-playbook's prompts (ansible/cli/__init__.py: ask_passwords)
 SSH_PROMPT = r"SSH password:\s*?$"
-BECOME_PROMPT = r"BECOME password.*:\s*?$"
+BECOME_PROMPT = r"(BECOME|SUDO) password.*:\s*?$"
 
 THE_THREE_WAYS = (
     "--ask-pass (and --ask-become-pass) on the command line, "

@@ -15,8 +15,9 @@ from labtool.commands import _common as c
 @c.name_option
 @c.verbosity_option
 @c.lab_option
+@click.option("--json", "as_json", is_flag=True, help="One lab: the findings as JSON.")
 @c.auth_options
-def command(file, name, verbosity, lab_names, ask_pass, ask_become_pass) -> None:
+def command(file, name, verbosity, lab_names, as_json, ask_pass, ask_become_pass) -> None:
     """Check every node before anything is installed, changing nothing: SSH and sudo, the
     OS and Python, CPUs and memory (kubeadm: 2 CPUs and 1700 MB on the control plane), swap,
     what cloned VMs share (machine-id, product_uuid, MACs), ports 6443, 10250 and the
@@ -29,4 +30,4 @@ def command(file, name, verbosity, lab_names, ask_pass, ask_become_pass) -> None
     lab = c.give_secrets(c.load_any(file, name, lab_names), ask_pass, ask_become_pass)
     if c.is_class(lab):
         sys.exit(checks.check_class(lab, verbosity=verbosity))
-    sys.exit(checks.check_lab(lab, verbosity=verbosity))
+    sys.exit(checks.check_lab(lab, verbosity=verbosity, as_json=as_json))

@@ -44,7 +44,7 @@ def setup_facts(name: str, **override) -> dict:
 
 def node(name: str, *, become_ok: bool = True, **override) -> NodeFacts:
     return NodeFacts(python=setup_facts(name)["python_version"],
-                     sudo={"rc": 0, "stdout": "0"} if become_ok else
+                     sudo={"failed": False} if become_ok else
                      {"failed": True, "msg": "Missing sudo password"},
                      setup=setup_facts(name, **override), listening=PROC_NET_TCP,
                      seen_at=NOW)
@@ -165,23 +165,40 @@ def test_sources_by_mode(tmp_path):
                                       "http://10.0.0.1:3142"]
 
 
+PROBE = "Check: log in, find python3, read the ports and reach the control plane and sources"
+
+
 def test_the_catcher_keeps_each_tasks_result_by_node():
     catcher = FactsCatcher()
     raw = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
+    probe = {"python": "3.10.12", "listening": PROC_NET_TCP, "kubelet_conf": False,
+             "reach_cp": {"failed": False}, "sources": [{"url": "https://pkgs.k8s.io/", "ok": True}]}
     events = [
-        {"event": "runner_on_ok", "event_data": {"host": "cp", "task": "Check: log in and find python3",
-                                                  "res": {"stdout": "3.10.12\r\n"}}},
+        {"event": "runner_on_ok", "event_data": {"host": "cp", "task": PROBE,
+                                                  "res": {"stdout": json.dumps(probe) + "\r\n"}}},
         {"event": "runner_on_ok", "created": "2026-12-04T17:00:00.000000",
-         "event_data": {"host": "cp", "task": "Check: read the node's facts", "res": copy.deepcopy(raw)}},
-        {"event": "runner_on_unreachable", "event_data": {"host": "w1", "task": "Check: log in and find python3",
+         "event_data": {"host": "cp", "task": "Check: read the node's facts, as root through sudo",
+                        "res": copy.deepcopy(raw)}},
+        {"event": "runner_on_failed", "event_data": {"host": "w2", "ignore_errors": True,
+         "task": "Check: read the node's facts, as root through sudo",
+         "res": {"msg": "Missing sudo password", "failed": True}}},
+        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": "Check: read the node's facts without sudo",
+                                                  "res": copy.deepcopy(raw)}},
+        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": PROBE,
+                                                  "res": {"stdout": '{"python": "none"}'}}},
+        {"event": "runner_on_unreachable", "event_data": {"host": "w1", "task": PROBE,
          "res": {"msg": "Failed to connect to the host via ssh: ssh: connect to host 10.0.0.11 port 22: "
                         "Connection refused", "unreachable": True}}},
     ]
     for e in events:
         catcher(e)
-    assert catcher.facts["cp"].python == "3.10.12"
-    assert catcher.facts["cp"].setup["distribution"] == "Ubuntu"
-    assert catcher.facts["cp"].seen_at is not None
+    cp, w2 = catcher.facts["cp"], catcher.facts["w2"]
+    assert cp.python == "3.10.12" and listening_ports(cp.listening) == {22, 53}
+    assert cp.reach_cp == {"failed": False} and cp.sources[0]["ok"]
+    assert cp.setup["distribution"] == "Ubuntu" and cp.sudo == {"failed": False}
+    assert cp.seen_at is not None
+    assert w2.sudo["failed"] and w2.sudo["msg"] == "Missing sudo password"
+    assert w2.setup["distribution"] == "Ubuntu" and w2.python == "none"
     assert catcher.facts["w1"].unreachable == "ssh: connect to host 10.0.0.11 port 22: Connection refused"
 
 
@@ -202,9 +219,9 @@ def test_up_stops_before_changing_anything_when_a_check_fails(write_lab, monkeyp
             clone = node("ubuntu-22.04.json")
             for host in ("cp", "w1", "w2"):
                 res = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
-                for task, r in (("Check: log in and find python3", {"stdout": clone.python}),
-                                ("Check: read the node's facts", res),
-                                ("Check: list the listening TCP ports", {"stdout": PROC_NET_TCP})):
+                probe = {"python": clone.python, "listening": PROC_NET_TCP}
+                for task, r in ((PROBE, {"stdout": json.dumps(probe)}),
+                                ("Check: read the node's facts, as root through sudo", res)):
                     options["on_event"]({"event": "runner_on_ok",
                                          "event_data": {"host": host, "task": task, "res": r}})
         return RunResult(playbook=name, status="successful", rc=0)
