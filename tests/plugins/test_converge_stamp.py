@@ -102,9 +102,9 @@ def test_reads_come_back_as_printed_and_never_count_in_the_fingerprint(tmp_path,
 
 
 @pytest.mark.parametrize("args,words", [
-    ({"inputs": "d"}, "missing required arguments: stamp"),
-    ({"stamp": "/s", "inputs": "d", "pathz": []}, "Unsupported parameters"),
-    ({"stamp": "/s", "inputs": "d", "record": "maybe"}, "record"),
+    ({"inputs": "d"}, "missing required argument: stamp"),
+    ({"stamp": "/s", "inputs": "d", "pathz": []}, "unsupported parameters: pathz"),
+    ({"stamp": "/s", "inputs": "d", "paths": "/etc"}, "paths must be a list"),
 ])
 def test_arguments_are_checked_as_an_argument_spec_would(tmp_path, args, words):
     result = run_module(tmp_path, **args)
