@@ -19,9 +19,23 @@ def run_lab(playbook: str, lab: Any, **options: Any):
     finally:
         progress.close()
     report.print_result(result, console=progress.console)
-    for line in unreachable_lines(lab, result):
+    for line in unreachable_lines(lab, result) + step_lines(result):
         progress.console.print(line, style="bold red", soft_wrap=True)
     return result
+
+
+def step_lines(result: Any) -> list[str]:
+    """One line a failed step: the walkthrough step its role belongs to, and where."""
+    from labtool.steps import step_of
+
+    failed: dict[str, list[str]] = {}
+    for f in result.failures:
+        step = step_of(f.role)
+        if not f.unreachable and step and not (f.role.endswith("verify") and result.failed_checks):
+            failed.setdefault(step, [])
+            if f.host not in failed[step]:
+                failed[step].append(f.host)
+    return [f"failed in {step}, on {', '.join(hosts)}" for step, hosts in failed.items()]
 
 
 def unreachable_lines(lab: Any, result: Any) -> list[str]:

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "labtool"
 LAYERS = [
     ["labtool.exitcodes", "labtool._paths", "labtool.strategy", "labtool.secrets", "labtool.access",
      "labtool.progress.model", "labtool.progress.judge", "labtool.progress.text",
-     "labtool.progress.page", "labtool.progress.serve"],
+     "labtool.progress.page", "labtool.progress.serve", "labtool.stages", "labtool.steps"],
     ["labtool.labfile"],
     ["labtool.inventory", "labtool.events", "labtool.preflight"],
     ["labtool.runner", "labtool.local"],

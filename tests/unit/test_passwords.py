@@ -169,3 +169,14 @@ def test_an_unreachable_node_gets_one_line_with_sshs_reason_and_what_to_try(writ
                                "No route to host; try: ssh -p 2222 ")
     assert lines[0].endswith("student@192.168.56.12")
     assert "labtool keys --forget w1" in lines[1]
+
+
+def test_a_failed_step_is_named_by_the_walkthrough_step_it_belongs_to():
+    from labtool.events import RunResult, TaskFailure
+    from labtool.session import step_lines
+
+    result = RunResult(playbook="up")
+    result.failures = [TaskFailure("cp", "Initialise the control plane", "labtool.lab.control_plane", "x"),
+                       TaskFailure("w1", "Join", "workers", "y"), TaskFailure("w2", "Join", "workers", "z")]
+    assert step_lines(result) == ["failed in step 2d, kubeadm init on the control plane, on cp",
+                                  "failed in step 2e, kubeadm join on the workers, on w1, w2"]
