@@ -120,9 +120,10 @@ def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str]
     host.ensure_sysctls(echo)
     echo("caches on the host (shared by all labs):")
     host.ensure_apt_cacher(echo)
-    host.ensure_registry(echo)
+    port = host.registry_port(artifacts if push_images else None)  # these artifacts' own registry
+    host.ensure_registry(echo, port)
     if push_images:
-        host.ensure_images_pushed(artifacts, PUSH_SCRIPT, echo)
+        host.ensure_images_pushed(artifacts, PUSH_SCRIPT, echo, port)
     else:
         echo("  registry: artifact images not pushed (nodes only)")
     return tags
@@ -164,7 +165,8 @@ def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, ec
             echo(f"  ssh root@{addresses[node]} ({node}): answers")
     return labfile.render(name, addresses, str(net.gateway), artifacts,
                           key=f"{key_dir}/{key.name}" if key_dir else key.name,
-                          kubernetes_version=labfile.artifacts_version(artifacts))
+                          kubernetes_version=labfile.artifacts_version(artifacts),
+                          registry_port=host.registry_port(artifacts))
 
 
 def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = None) -> None:
