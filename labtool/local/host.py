@@ -7,6 +7,7 @@ caches shared by all labs; destroy leaves them).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -41,9 +42,14 @@ HOST_SYSCTL_MINIMUMS = {
     "fs.inotify.max_user_watches": 524288,
 }
 APT_CACHER_PORT = 3142
-REGISTRY_PORT = 5000
+REGISTRY_PORT = 5000  # the first artifacts' registry; other artifacts get the next ports
 REGISTRY_CONFIG = HERE / "registry.yml"
+REGISTRY_STORAGE = Path("/var/lib/docker-registry")  # the first registry's; the others: -<port>
 PUSHED_STAMP = CACHE_DIR / "registry-pushed"  # which artifacts' images the last push pushed
+# Each artifacts directory's images get a registry of their own (a port and a storage each),
+# so that a lab made from other artifacts (another Kubernetes build) never overwrites a tag
+# another lab pulls: artifacts.yml's sha256 -> port
+REGISTRIES = Path("/var/lib/labtool/registries.json")
 
 
 def require_root() -> None:
@@ -143,9 +149,9 @@ def ensure_apt_cacher(echo: Callable[[str], None]) -> None:
     echo(f"  apt-cacher-ng: listening on {APT_CACHER_PORT}")
 
 
-def _registry_status() -> int | None:
+def _registry_status(port: int = REGISTRY_PORT) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{REGISTRY_PORT}/v2/", timeout=5) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=5) as resp:
             return resp.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -153,22 +159,63 @@ def _registry_status() -> int | None:
         return None
 
 
-def ensure_registry(echo: Callable[[str], None]) -> None:
-    if not listening(REGISTRY_PORT):
+def artifacts_key(artifacts: Path) -> str:
+    """What tells one artifacts directory's images from another's: artifacts.yml's sha256
+    (it holds every image tarball's sha256)."""
+    return hashlib.sha256((artifacts / "artifacts.yml").read_bytes()).hexdigest()
+
+
+def registry_port(artifacts: Path | None) -> int:
+    """The host registry port that serves these artifacts' images: the first artifacts seen
+    get REGISTRY_PORT, each other one the next free port, kept in REGISTRIES. Without
+    artifacts (nodes only), REGISTRY_PORT."""
+    if artifacts is None or not (artifacts / "artifacts.yml").is_file():
+        return REGISTRY_PORT
+    key = artifacts_key(artifacts)
+    try:
+        ports = json.loads(REGISTRIES.read_text())
+    except (OSError, ValueError):
+        ports = {}
+    if key not in ports:
+        taken = set(ports.values())
+        ports[key] = next(p for p in range(REGISTRY_PORT, REGISTRY_PORT + 100) if p not in taken)
+        REGISTRIES.parent.mkdir(parents=True, exist_ok=True)
+        REGISTRIES.write_text(json.dumps(ports, indent=2) + "\n")
+    return int(ports[key])
+
+
+def _registry_config(port: int) -> Path:
+    """REGISTRY_CONFIG for the first port; for another, the same with its address and its
+    own storage directory."""
+    if port == REGISTRY_PORT:
+        return REGISTRY_CONFIG
+    config = yaml.safe_load(REGISTRY_CONFIG.read_text())
+    config["http"]["addr"] = f":{port}"
+    config["storage"]["filesystem"]["rootdirectory"] = f"{REGISTRY_STORAGE}-{port}"
+    path = REGISTRIES.parent / f"registry-{port}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def ensure_registry(echo: Callable[[str], None], port: int = REGISTRY_PORT) -> None:
+    if not listening(port):
         if not Path("/usr/bin/docker-registry").exists():
             raise LocalLabError("docker-registry is not installed: apt-get install docker-registry")
         # Debian's /etc/docker/registry/config.yml asks for htpasswd auth, which containerd's
         # mirror configuration has no credentials for; ours is the same without auth.
-        echo(f"  registry: starting docker-registry serve {REGISTRY_CONFIG} (port {REGISTRY_PORT})")
-        _start_detached(["docker-registry", "serve", str(REGISTRY_CONFIG)], "registry.log")
-        _wait(lambda: _registry_status() == 200, 30, "the registry")
-    status = _registry_status()
+        config = _registry_config(port)
+        echo(f"  registry: starting docker-registry serve {config} (port {port})")
+        _start_detached(["docker-registry", "serve", str(config)],
+                        "registry.log" if port == REGISTRY_PORT else f"registry-{port}.log")
+        _wait(lambda: _registry_status(port) == 200, 30, f"the registry on port {port}")
+    status = _registry_status(port)
     if status != 200:
         raise LocalLabError(
-            f"something listens on port {REGISTRY_PORT} but GET /v2/ answers {status}: the nodes need"
+            f"something listens on port {port} but GET /v2/ answers {status}: the nodes need"
             f" an anonymous registry there (e.g. docker-registry serve {REGISTRY_CONFIG})"
         )
-    echo(f"  registry: answering on {REGISTRY_PORT}")
+    echo(f"  registry: answering on {port}")
 
 
 def artifact_images(artifacts: Path) -> dict[str, str]:
@@ -192,10 +239,10 @@ def image_path(reference: str) -> tuple[str, str]:
     return name, tag
 
 
-def registry_has(reference: str) -> bool:
+def registry_has(reference: str, port: int = REGISTRY_PORT) -> bool:
     repo, tag = image_path(reference)
     req = urllib.request.Request(
-        f"http://127.0.0.1:{REGISTRY_PORT}/v2/{repo}/manifests/{tag}",
+        f"http://127.0.0.1:{port}/v2/{repo}/manifests/{tag}",
         method="HEAD",
         headers={
             "Accept": ", ".join(
@@ -224,29 +271,32 @@ def images_fingerprint(artifacts: Path) -> str:
     return digest.hexdigest()
 
 
-def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str], None]) -> None:
-    """Push the artifacts' image tarballs (the script skips images the registry already
-    serves with the same config digest), then check that every image in artifacts.yml is
-    served under the path a containerd mirror asks for. When the same artifacts were pushed
-    before and the registry still serves every image, the push (seconds) is skipped."""
+def ensure_images_pushed(artifacts: Path, push_script: Path, echo: Callable[[str], None],
+                         port: int = REGISTRY_PORT) -> None:
+    """Push the artifacts' image tarballs to the registry on ``port`` (registry_port: these
+    artifacts' own; the script skips images the registry already serves with the same config
+    digest), then check that every image in artifacts.yml is served under the path a
+    containerd mirror asks for. When the same artifacts were pushed before and the registry
+    still serves every image, the push (seconds) is skipped."""
     images = artifact_images(artifacts)
     fingerprint = images_fingerprint(artifacts)
-    pushed = PUSHED_STAMP.read_text().strip() if PUSHED_STAMP.exists() else ""
-    if pushed == fingerprint and all(registry_has(ref) for ref in images.values()):
-        echo(f"  registry: serves all {len(images)} artifact images (pushed before from these artifacts)")
+    stamp = PUSHED_STAMP if port == REGISTRY_PORT else PUSHED_STAMP.with_name(f"{PUSHED_STAMP.name}-{port}")
+    pushed = stamp.read_text().strip() if stamp.exists() else ""
+    if pushed == fingerprint and all(registry_has(ref, port) for ref in images.values()):
+        echo(f"  registry {port}: serves all {len(images)} artifact images (pushed before from these artifacts)")
         return
     if not push_script.exists():
         raise LocalLabError(f"{push_script} is missing: it pushes the artifacts' images to the registry")
-    proc = run(["bash", str(push_script), "push", str(artifacts), f"localhost:{REGISTRY_PORT}"], timeout=1800)
+    proc = run(["bash", str(push_script), "push", str(artifacts), f"localhost:{port}"], timeout=1800)
     summary = (proc.stdout.strip().splitlines() or [""])[-1]
-    echo(f"  registry: {push_script.name} push: {summary.split('] ', 1)[-1]}")
-    missing = [ref for ref in images.values() if not registry_has(ref)]
+    echo(f"  registry {port}: {push_script.name} push: {summary.split('] ', 1)[-1]}")
+    missing = [ref for ref in images.values() if not registry_has(ref, port)]
     if missing:
         asked = ", ".join(f"{ref} (as /v2/{'/manifests/'.join(image_path(ref))})" for ref in missing)
         raise LocalLabError(
             f"after {push_script.name} push the registry does not serve, under the path a containerd"
             f" mirror asks for: {asked}"
         )
-    PUSHED_STAMP.parent.mkdir(parents=True, exist_ok=True)
-    PUSHED_STAMP.write_text(fingerprint + "\n")
-    echo(f"  registry: serves all {len(images)} artifact images")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
+    echo(f"  registry {port}: serves all {len(images)} artifact images")

@@ -38,13 +38,16 @@ def render(
     artifacts: Path,
     key: str = "id_ed25519",
     kubernetes_version: str | None = None,
+    registry_port: int = 5000,
 ) -> dict:
     """The lab file's content for a local lab whose nodes have these addresses.
 
     ``kubernetes_version``: the artifacts' (``artifacts_version``); None leaves the key out.
+    ``registry_port``: the host registry that serves these artifacts' images (each
+    artifacts directory has its own: host.registry_port).
     """
     check_name(name)
-    registry = f"http://{gateway}:5000"
+    registry = f"http://{gateway}:{registry_port}"
     kubernetes = {"version": kubernetes_version} if kubernetes_version else {}
     return {
         "name": name,

@@ -121,7 +121,7 @@ def pushed_artifacts(tmp_path, monkeypatch):
 
     monkeypatch.setattr(host, "PUSHED_STAMP", tmp_path / "registry-pushed")
     monkeypatch.setattr(host, "run", fake_run)
-    monkeypatch.setattr(host, "registry_has", lambda ref: ref in served)
+    monkeypatch.setattr(host, "registry_has", lambda ref, port=host.REGISTRY_PORT: ref in served)
     script = tmp_path / "registry.sh"
     script.write_text("")
     return artifacts, script, served, pushes
