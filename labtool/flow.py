@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from labtool import exitcodes
+from labtool import exitcodes, stages
 
 READ_ONLY_NOTE = ("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
                   "which deletes a pod, runs with 'labtool verify'")
@@ -27,11 +27,23 @@ class UpRequest:
     no_verify: bool = False
     full: bool = False
     extravars: dict[str, Any] = field(default_factory=dict)
+    until: str = stages.EVERYTHING  # --until: build up to this stage of the walkthrough, no further
+
+    @property
+    def short_of_everything(self) -> bool:
+        return self.until in stages.TAGS
+
+    @property
+    def run_tags(self) -> str | None:
+        """The up run's tags: the stage's roles when --until stops short of everything."""
+        return stages.TAGS[self.until] if self.short_of_everything else self.tags
 
     @property
     def verify_follows(self) -> bool:
-        """Whether the checks follow an up that went well: not after a partial or dry run."""
-        return not (self.tags or self.check or self.no_verify)
+        """Whether the checks follow an up that went well: not after a partial or dry run,
+        nor short of everything (verify checks the finished lab; `labtool progress` says
+        where a lab built up to a stage is)."""
+        return not (self.tags or self.check or self.no_verify or self.short_of_everything)
 
     def up_extravars(self) -> dict[str, Any] | None:
         """The up run's extra vars. When the checks would follow, the up runs the read-only
@@ -91,10 +103,17 @@ def _up_word(up: Any) -> str:
 
 
 def up_then_verify(lab: Any, run: Callable[..., Any], request: UpRequest) -> UpOutcome:
-    """up on the lab, then the checks on the nodes that answered, when the rule says so."""
-    up = run("up", limit=request.limit, tags=request.tags, check=request.check,
+    """up on the lab, then the checks on the nodes that answered, when the rule says so.
+    Short of everything (--until), the lab is first brought back to the stage
+    (playbooks/stage.yml), then built up to it."""
+    if request.short_of_everything and not request.check:
+        back = run("stage", limit=request.limit, verbosity=request.verbosity,
+                   extravars={"stage_until": request.until})
+        if back.status != "successful":
+            return UpOutcome(f"back to stage {request.until}: {run_word(back)}", read_only_verify=False)
+    up = run("up", limit=request.limit, tags=request.run_tags, check=request.check,
              verbosity=request.verbosity, extravars=request.up_extravars())
-    word = _up_word(up)
+    word = _up_word(up) + (f", up to stage {request.until}" if request.short_of_everything else "")
     follows, nodes = _verify_limit(lab, up, request)
     if not follows:
         return UpOutcome(word, read_only_verify=bool(up.verify))

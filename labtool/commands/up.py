@@ -23,10 +23,15 @@ from labtool.commands import _common as c
                    "'classroom') and build them all.")
 @click.option("--no-check", is_flag=True,
               help="Do not run labtool check's checks before the first up of the lab.")
+@click.option("--until", type=click.Choice(["nodes", "cluster", "everything"]), default="everything",
+              show_default=True,
+              help="Build up to this stage of the walkthrough and no further; a lab further "
+                   "along is brought back to it (the walkthrough's objects removed, the "
+                   "iptables service back to stopped; nodes: the cluster torn down too).")
 @c.run_options
 @c.auth_options
-def command(file, name, artifacts, no_verify, full, lab_names, labs_n, no_check, limit, tags, check,
-            verbosity, ask_pass, ask_become_pass) -> None:
+def command(file, name, artifacts, no_verify, full, lab_names, labs_n, no_check, until, limit, tags,
+            check, verbosity, ask_pass, ask_become_pass) -> None:
     """Build the lab: iptables, the cluster, the workloads; then verify.
 
     Without -f, first creates (or reuses) the local lab of three node containers.
@@ -56,17 +61,34 @@ def command(file, name, artifacts, no_verify, full, lab_names, labs_n, no_check,
                  if (code := checks.before_up(one, command_line, verbosity=verbosity)) is not None]
         if codes:
             sys.exit(exitcodes.worst(codes))
+    if until != "everything" and tags:
+        c.err("labtool: --until and --tags: give one (--until runs the tags of its stage's roles)")
+        sys.exit(exitcodes.BAD_INPUT)
     request = flow.UpRequest(limit=limit, tags=tags, check=check, verbosity=verbosity,
-                             no_verify=no_verify, full=full)
+                             no_verify=no_verify, full=full, until=until)
     if c.is_class(lab):
         code = session.up_class(lab, request)
+        _say_removed(lab.labs, request)
         if code == exitcodes.OK:
             for one in lab.labs:
                 checks.mark_built(one)
         sys.exit(code)
     code, outcome = session.up_lab(lab, request)
+    _say_removed([lab], request)
     if code == exitcodes.OK and not (tags or check or limit):
         checks.mark_built(lab)
     if outcome.read_only_verify:
         c.err(flow.READ_ONLY_NOTE)
     sys.exit(code)
+
+
+def _say_removed(labs, request) -> None:
+    """After an up --until short of everything: what bringing each lab back removed."""
+    from labtool import _paths, stages
+
+    if not request.short_of_everything or request.check:
+        return
+    for one in labs:
+        text = stages.removed_text(_paths.state_dir(one.state_name), one.name, one.iptables_service)
+        if text:
+            click.echo(text)
