@@ -5,9 +5,11 @@ checked of them is checked here."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
-import tarfile
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,26 @@ def test_an_installed_collection_resolves_its_roles_and_plugins_by_fqcn(installe
     done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play)],
                           capture_output=True, text=True, env=env, cwd=tmp)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_wheel_ships_the_collection_and_nothing_else_of_the_ansible_side(tmp_path):
+    """pip wheel of a copy of the tree (pip builds in the source tree): labtool/_ansible holds
+    ansible.cfg and the collection where ansible.cfg's collections_path finds it."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".labtool", ".ansible", "*.egg-info", "build", "dist", "__pycache__", ".pytest_cache"))
+    done = subprocess.run([str(BIN / "python"), "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "out"),
+                           str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wheel = next((tmp_path / "out").glob("labtool-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    lab = "labtool/_ansible/collections/ansible_collections/labtool/lab/"
+    for name in ("labtool/_ansible/ansible.cfg", lab + "galaxy.yml", lab + "meta/runtime.yml",
+                 lab + "playbooks/up.yml", lab + "roles/converge_stamp/tasks/main.yml",
+                 lab + "roles/node_prep/meta/state.yml", lab + "plugins/modules/units.py"):
+        assert name in names, name
+    ansible_side = [n for n in names if n.startswith("labtool/_ansible/")]
+    assert all(n == "labtool/_ansible/ansible.cfg" or n.startswith(lab) for n in ansible_side), ansible_side
+    assert not [n for n in ansible_side if any(part in n.split("/") for part in
+                                               ("molecule", "tests", "bench", "tools", "__pycache__"))]
