@@ -4,6 +4,7 @@ environment of a child process."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -180,3 +181,32 @@ def test_a_failed_step_is_named_by_the_walkthrough_step_it_belongs_to():
                        TaskFailure("w1", "Join", "workers", "y"), TaskFailure("w2", "Join", "workers", "z")]
     assert step_lines(result) == ["failed in step 2d, kubeadm init on the control plane, on cp",
                                   "failed in step 2e, kubeadm join on the workers, on w1, w2"]
+
+
+def test_the_runner_gives_passwords_to_ansible_playbooks_prompts_only(write_lab, pw, tmp_path, monkeypatch):
+    import ansible_runner
+
+    from labtool import runner
+
+    monkeypatch.setenv("LABTOOL_HOME", str(tmp_path / "home"))
+    got = {}
+
+    class Done:
+        status, rc = "successful", 0
+
+        class config:
+            artifact_dir = str(tmp_path)
+
+    def run(**kwargs):
+        got.update(kwargs)
+        return Done()
+
+    monkeypatch.setattr(ansible_runner, "run", run)
+    lab = load_lab(write_lab(LAB)).with_secrets(secrets.Secrets(ssh=SECRET))
+    runner.run_playbook("verify", lab, check=True)
+    assert got["cmdline"] == "--check --ask-pass --ask-become-pass"
+    assert got["passwords"] == {secrets.SSH_PROMPT: SECRET, secrets.BECOME_PROMPT: SECRET}
+    assert got["envvars"]["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    assert SECRET not in json.dumps(got["envvars"]) and SECRET not in str(got["extravars"])
+    written = "".join(p.read_text() for p in (tmp_path / "home").rglob("*") if p.is_file())
+    assert SECRET not in written  # the private data dir: the inventory holds none
