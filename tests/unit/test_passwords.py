@@ -210,3 +210,15 @@ def test_the_runner_gives_passwords_to_ansible_playbooks_prompts_only(write_lab,
     assert SECRET not in json.dumps(got["envvars"]) and SECRET not in str(got["extravars"])
     written = "".join(p.read_text() for p in (tmp_path / "home").rglob("*") if p.is_file())
     assert SECRET not in written  # the private data dir: the inventory holds none
+
+
+def test_container_only_tasks_skipped_on_a_real_machine_are_not_shown():
+    from labtool.report import plain_line
+
+    skipped = {"event": "runner_on_skipped", "event_data": {
+        "host": "cp", "task": "Load the container-node adaptations because the nodes are Docker containers",
+        "res": {"skipped": True, "false_condition": "lab_node_profile == 'container'"}}}
+    assert plain_line(skipped) is None
+    other = {"event": "runner_on_skipped", "event_data": {
+        "host": "cp", "task": "Install", "res": {"skipped": True, "false_condition": "x is changed"}}}
+    assert plain_line(other).startswith("skipped")
