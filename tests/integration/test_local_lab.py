@@ -127,6 +127,30 @@ def test_a_second_create_changes_nothing_and_is_fast(lab):
     assert seconds < 15
 
 
+def test_a_stopped_node_is_started_and_a_removed_one_made_anew_on_a_fresh_var(lab):
+    """A student's `docker stop` and `docker rm -f` of a node container (issue 19): status says
+    what it finds and what the next create does; a stopped node is started as it was, a removed
+    one is made anew with a fresh /var (its left-over volume removed)."""
+    w2, w1 = nodes.container_name(LAB, "w2"), nodes.container_name(LAB, "w1")
+    container_id = sh("docker", "inspect", "--format", "{{.Id}}", w2).stdout.strip()
+    assert sh("docker", "stop", "--time", "1", w2).returncode == 0
+    assert sh("docker", "exec", w1, "touch", "/var/lib/old-var").returncode == 0
+    assert sh("docker", "rm", "-f", w1).returncode == 0
+    states = {r["node"]: (r["state"], r["next up"]) for r in local.status(LAB)}
+    assert states["w2"] == ("stopped", "starts it; its state is kept, no new join")
+    assert states["w1"] == ("missing, /var volume left over",
+                            "removes the old /var volume, creates the node anew, joins it again")
+    assert states["cp"] == ("running", "nothing (running)")
+    lines: list[str] = []
+    local.create(LAB, echo=lines.append, push_images=False)
+    text = "\n".join(lines)
+    assert f"node {w2}: " in text and "(started)" in text and "recreating" not in text
+    assert sh("docker", "inspect", "--format", "{{.Id}}", w2).stdout.strip() == container_id
+    assert f"node {w1}: the container was removed; its /var volume, left over, removed too" in text
+    assert sh("docker", "exec", w1, "test", "-e", "/var/lib/old-var").returncode != 0  # a fresh /var
+    assert [r["state"] for r in local.status(LAB)] == ["running"] * 3
+
+
 def test_destroy_removes_only_this_lab(lab):
     safety = "unreachable 10.244.0.0/16 metric 9999"
     had_safety = safety in sh("ip", "route", "show", "type", "unreachable").stdout
@@ -135,7 +159,8 @@ def test_destroy_removes_only_this_lab(lab):
         local.create(other, echo=lambda _m: None, push_images=False)  # a failed create is cleaned too
         other_net = network.inspect(other)
         local.destroy(LAB, echo=lambda _m: None)
-        assert [r["state"] for r in local.status(LAB)] == ["absent"] * 3
+        assert [r["state"] for r in local.status(LAB)] == ["missing"] * 3  # and no /var volume left
+        assert not list(lab["path"].parent.glob("id_ed25519.pub.*"))  # nor a key record
         assert network.inspect(LAB) is None
         assert f'"labtool fence {LAB}"' not in sh("iptables", "-S", "DOCKER-USER").stdout
         assert sh("docker", "volume", "inspect", f"{LAB}-cp-var").returncode != 0
