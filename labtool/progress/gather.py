@@ -44,15 +44,25 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _why(message: str) -> str:
+    """An unreachable node's reason in a few words: ssh's own, when it gave one."""
+    text = " ".join(message.split())
+    return (text.rsplit("ssh: ", 1)[1] if "ssh: " in text else text)[:160]
+
+
 def grade(lab, facts: dict[str, Any], result: Any, read_at: str) -> Progress:
-    """The lab's progress from one read (``result``: its RunResult, for the unreachable nodes)."""
-    unreachable = {f.host: " ".join(f.message.split())[:160]
-                   for f in (result.failures if result else []) if f.unreachable}
+    """The lab's progress from one read (``result``: its RunResult, for the unreachable nodes).
+    A lab none of whose nodes answered is unreachable as a whole."""
+    unreachable = {f.host: _why(f.message) for f in (result.failures if result else []) if f.unreachable}
     for host in (result.unreachable_hosts if result else []):
         unreachable.setdefault(host, "unreachable")
+    if unreachable and set(unreachable) >= {n.name for n in lab.nodes}:
+        whys = sorted(set(unreachable.values()))
+        return Progress(lab=lab.name, read_at="", unreachable=unreachable,  # no good read
+                        error=f"unreachable: {', '.join(sorted(unreachable))} ({'; '.join(whys)})")
     if not facts.get("nodes") and not unreachable:
         why = "; ".join(" ".join(f.message.split())[:160] for f in (result.failures if result else []))
-        return Progress(lab=lab.name, read_at=read_at,
+        return Progress(lab=lab.name, read_at="",
                         error=why or f"the read did not finish ({result.status if result else 'not run'})")
     return judge(facts, walkthrough(lab), lab=lab.name, unreachable=unreachable, read_at=read_at,
                  control_plane=lab.control_plane.name)

@@ -54,7 +54,7 @@ def cell(p: Progress, key: str) -> str:
 def failures(p: Progress) -> list[str]:
     """A lab's failures in words, one line each (the lines under the board)."""
     if p.error:
-        return [f"could not be read: {p.error}"]
+        return [f"could not be read ({'last read ' + _read_time(p) if p.read_at else 'never read'}): {p.error}"]
     out = [f"{node} unreachable: {why}" for node, why in sorted(p.unreachable.items())]
     for s in p.steps:
         out += [f"{d.what} (fix: {d.fix})" for d in s.differences]

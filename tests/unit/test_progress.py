@@ -215,3 +215,19 @@ def test_the_serve_address(text, expected):
 def test_a_bad_serve_address_is_refused():
     with pytest.raises(ValueError):
         parse_address("localhost:http")
+
+
+def test_a_lab_none_of_whose_nodes_answered_is_unreachable_as_a_whole():
+    from types import SimpleNamespace
+
+    from labtool.progress.gather import grade as grade_read
+
+    lab = SimpleNamespace(name="bob", nodes=[SimpleNamespace(name=n) for n in ("cp", "w1", "w2")])
+    msg = ('Task failed: Data could not be sent to remote host "172.25.19.50". Make sure this host can be '
+           'reached over ssh: ssh: connect to host 172.25.19.50 port 22: No route to host')
+    result = SimpleNamespace(failures=[SimpleNamespace(host=n, unreachable=True, message=msg) for n in ("cp", "w1", "w2")],
+                             unreachable_hosts=["cp", "w1", "w2"], status="failed")
+    p = grade_read(lab, {}, result, "2026-12-04T17:48:00+00:00")
+    assert p.error == "unreachable: cp, w1, w2 (connect to host 172.25.19.50 port 22: No route to host)"
+    assert p.read_at == ""  # no good read: the board keeps the last one
+    assert "bob" in board_text("c", [p], NAMES) and "could not be read (never read)" in board_text("c", [p], NAMES)
