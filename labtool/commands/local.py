@@ -98,6 +98,6 @@ def status(name) -> None:
     # what the next `labtool up` (or local create) does about the node
     keys = ["node", "container", "state", "address", "os", "next up"]
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
-    click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys))
+    click.echo("  ".join(k.upper().ljust(widths[k]) for k in keys).rstrip())
     for row in rows:
-        click.echo("  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys))
+        click.echo("  ".join(str(row.get(k, "")).ljust(widths[k]) for k in keys).rstrip())

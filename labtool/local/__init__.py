@@ -191,7 +191,8 @@ def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = N
     # fetched from them (admin.conf); ansible-runner's logs (runner/) stay for reading
     # with the key, the records of the containers it was copied into (nodes.authorize_key)
     records = sorted(p.name for p in state.glob("id_ed25519.pub.*")) if state.is_dir() else []
-    for file in ("id_ed25519", "id_ed25519.pub", *records, "known_hosts", "lab.yml", "inventory.yml", "admin.conf"):
+    for file in ("id_ed25519", "id_ed25519.pub", *records, "known_hosts", "known_hosts.old", "lab.yml",
+                 "inventory.yml", "admin.conf"):
         if (state / file).exists():
             (state / file).unlink()
             echo(f"  removed {state / file}")
