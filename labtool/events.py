@@ -76,7 +76,8 @@ class RunResult:
 # ssh's own words for the address it could not reach (an unreachable result carries no
 # delegation data in ansible-core 2.19: the address in the message is all there is)
 _SSH_ADDRESS = re.compile(r"(?:connect to host|Connection to|Connection timed out to|host) "
-                          r"\[?([0-9A-Za-z_.:-]+?)\]? port \d+")
+                          r"\[?([0-9A-Za-z_.:-]+?)\]? port \d+"
+                          r"|Data could not be sent to remote host \"([^\"]+)\"")
 
 
 def delegated_to(res: dict[str, Any] | None, addresses: dict[str, str]) -> str:
@@ -96,8 +97,9 @@ def delegated_to(res: dict[str, Any] | None, addresses: dict[str, str]) -> str:
             return addresses[str(value)]
     if res.get("unreachable"):
         found = _SSH_ADDRESS.search(str(res.get("msg") or ""))
-        if found and found.group(1) in addresses:
-            return addresses[found.group(1)]
+        address = found and (found.group(1) or found.group(2))
+        if address and address in addresses:
+            return addresses[address]
     return ""
 
 

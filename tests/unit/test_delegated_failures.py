@@ -72,3 +72,5 @@ def test_delegated_to_without_addresses_or_delegation():
     assert delegated_to({"rc": 1}, ADDRESSES) == ""
     assert delegated_to({"unreachable": True, "msg": "Connection timed out during banner exchange\r\n"
                          "Connection to 10.77.0.11 port 22 timed out"}, ADDRESSES) == "w1"
+    assert delegated_to({"unreachable": True, "msg": 'Data could not be sent to remote host "10.77.0.10". '
+                         "Make sure this host can be reached over ssh: "}, ADDRESSES) == "cp"
