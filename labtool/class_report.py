@@ -128,7 +128,9 @@ def lab_summary(run, nodes: list[str], node_port: int) -> dict[str, Any]:
     failed = sorted({f.host for r in run.runs for f in r.failures
                      if not f.unreachable and f.host
                      and not (f.role == "verify" and r.failed_checks)})
-    verify_failed = run.failed_checks
+    # the rows of a node that could not be reached say so (node-checked, node-ready): the
+    # result already names it unreachable
+    verify_failed = [c for c in run.failed_checks if c.get("node") not in unreachable]
     parts = []
     if unreachable:
         parts.append(f"unreachable: {', '.join(unreachable)}")
