@@ -257,13 +257,14 @@ def test_every_path_and_unit_a_role_writes_is_in_its_declaration(role):
         units = {str(u) if "." in str(u) else f"{u}.service" for u in declared.get("units", [])}
         for task, where in tasks_of(role_dir):
             module, args = module_of(task)
+            directory = isinstance(args, dict) and args.get("state") == "directory"
             for expression in path_expressions(module, args, task, role_dir):
                 path = render(expression, variables)
                 what = f"{where}: {task.get('name')}: {expression}"
                 if not path or path.startswith(HOLE):
                     holes.add(what)  # this OS's vars do not name it: another OS's must
-                elif covered(path, paths):
-                    placed.add(what)
+                elif covered(path, paths) or (directory and any(covered(d, [path]) for d in paths)):
+                    placed.add(what)  # a directory made for declared files inside it counts too
                 else:
                     missing.append(f"{what} -> {path}")
             for path in IMPLIED.get(module, []):
