@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from labtool.events import Event
+from labtool.events import Event, delegated_note
 from labtool.report import RESULT_STYLE, default_console, plain_line, recap_table, result_word, task_title, verify_table
 
 
@@ -26,8 +26,12 @@ class ClassProgress:
     task failed on it) or the lab finished (:meth:`finished`)."""
 
     def __init__(self, labs: dict[str, int], console: Console | None = None,
-                 live: bool | None = None, verbose: bool = False):
+                 live: bool | None = None, verbose: bool = False,
+                 addresses: dict[str, dict[str, str]] | None = None):
+        """``addresses``: lab -> its nodes' addresses and names -> names (a delegated task's
+        failure is shown as the delegated node's)."""
         self.console = console or default_console()
+        self.addresses = dict(addresses or {})
         self.live_mode = self.console.is_terminal if live is None else live
         self.verbose = verbose
         self.nodes = dict(labs)  # lab -> number of nodes
@@ -70,10 +74,12 @@ class ClassProgress:
                 if not self.live_mode:
                     out.append(Text(f"[{lab}] {phase} ({self._elapsed(lab):.0f} s)"))
         word = result_word(event)
-        host = data.get("host") or ""
+        host, note = data.get("host") or "", ""
+        if word in ("failed", "unreachable") and host:
+            host, note = delegated_note(event, self.addresses.get(lab, {}))
         if word in ("failed", "unreachable") and host and host not in self.out[lab]:
             self.out[lab][host] = word
-            out.append(Text(f"[{lab}] {host}: {word} at {task_title(data)}",
+            out.append(Text(f"[{lab}] {host}: {word} at {task_title(data)}{note}",
                             style=RESULT_STYLE[word] if self.live_mode else ""))
         elif self.verbose:
             line = plain_line(event)

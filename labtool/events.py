@@ -80,6 +80,22 @@ _SSH_ADDRESS = re.compile(r"(?:connect to host|Connection to|Connection timed ou
                           r"|Data could not be sent to remote host \"([^\"]+)\"")
 
 
+def node_addresses(nodes: Any) -> dict[str, str]:
+    """Each node's name and address -> its name (the ``addresses`` of :func:`delegated_to`)."""
+    return {**{n.name: n.name for n in nodes}, **{n.address: n.name for n in nodes}}
+
+
+def delegated_note(event: Event, addresses: dict[str, str]) -> tuple[str, str]:
+    """(the node a failed or unreachable result is the failure of, and a note naming the
+    node that waits on it: "" when the task ran on its own node)."""
+    data = event.get("event_data") or {}
+    host = data.get("host") or ""
+    owner = delegated_to(data.get("res"), addresses)
+    if owner and owner != host:
+        return owner, f" (delegated from {host}, which waits on {owner})"
+    return host, ""
+
+
 def delegated_to(res: dict[str, Any] | None, addresses: dict[str, str]) -> str:
     """The node a task result comes from when the task was delegated (delegate_to), as named
     by ``addresses`` (address or name -> node name); "" when not delegated or not a node.

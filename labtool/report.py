@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from labtool.events import Event, EventCollector, RunResult, failure_message
+from labtool.events import Event, EventCollector, RunResult, delegated_note, failure_message
 
 
 
@@ -103,9 +103,13 @@ def plain_line(event: Event) -> str | None:
 class Progress:
     """The ``on_event`` subscriber. A rich live view on a terminal; plain lines otherwise."""
 
-    def __init__(self, console: Console | None = None, live: bool | None = None):
+    def __init__(self, console: Console | None = None, live: bool | None = None,
+                 addresses: dict[str, str] | None = None):
+        """``addresses``: the nodes' addresses and names -> names (events.node_addresses), so
+        that a delegated task's failure is shown as the delegated node's."""
         self.console = console or default_console()
         self.live_mode = self.console.is_terminal if live is None else live
+        self.addresses = dict(addresses or {})
         self.play = ""
         self.task = ""
         self.note = ""  # e.g. the retry count of an until-loop
@@ -154,6 +158,8 @@ class Progress:
             self._task_tally[word] = self._task_tally.get(word, 0) + 1
         self._counts.feed(event)
         line = plain_line(event)
+        if line is not None and word in ("failed", "unreachable"):
+            line += delegated_note(event, self.addresses)[1]
         if line is not None:
             if not self.live_mode:
                 out.append(Text(line))

@@ -13,7 +13,9 @@ def run_lab(playbook: str, lab: Any, **options: Any):
     """One playbook on one lab, shown live, then its recap, checks and failures."""
     from labtool import report, runner
 
-    progress = report.Progress()
+    from labtool.events import node_addresses
+
+    progress = report.Progress(addresses=node_addresses(lab.nodes))
     try:
         result = runner.run_playbook(playbook, lab, on_event=progress, **options)
     finally:
@@ -83,8 +85,11 @@ def _in_class(classroom: Any, title: str, verbosity: int, plan) -> int:
     """plan(lab, run, progress) for every lab at once, then the class's report."""
     from labtool import class_report, runner
 
+    from labtool.events import node_addresses
+
     progress = class_report.ClassProgress({lab.name: len(lab.nodes) for lab in classroom.labs},
-                                    verbose=verbosity > 0)
+                                    verbose=verbosity > 0,
+                                    addresses={lab.name: node_addresses(lab.nodes) for lab in classroom.labs})
     try:
         runs = runner.run_class(classroom.labs, lambda lab, run: plan(lab, run, progress),
                                 on_event=progress)

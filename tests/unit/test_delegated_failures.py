@@ -74,3 +74,20 @@ def test_delegated_to_without_addresses_or_delegation():
                          "Connection to 10.77.0.11 port 22 timed out"}, ADDRESSES) == "w1"
     assert delegated_to({"unreachable": True, "msg": 'Data could not be sent to remote host "10.77.0.10". '
                          "Make sure this host can be reached over ssh: "}, ADDRESSES) == "cp"
+
+
+def test_live_progress_names_the_delegated_node():
+    from labtool.class_report import ClassProgress
+    from labtool.report import Progress
+
+    out = io.StringIO()
+    progress = Progress(Console(file=out, width=200), live=False, addresses=ADDRESSES)
+    progress(_unreachable("w1", "10.77.0.10"))
+    assert "(delegated from w1, which waits on cp)" in out.getvalue()
+    out = io.StringIO()
+    classes = ClassProgress({"alice": 3}, Console(file=out, width=200), live=False,
+                            addresses={"alice": ADDRESSES})
+    classes("alice", _unreachable("w1", "10.77.0.10"))
+    classes("alice", _unreachable("w2", "10.77.0.10"))
+    assert out.getvalue().count("[alice] cp: unreachable at") == 1
+    assert "[alice] w1" not in out.getvalue()
