@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test: pytest (tests/unit: the Python side alone; tests/plugins: the collection's
 # plugins; tests/integration: ansible, docker and the local lab), then every molecule scenario
-# (molecule/default and molecule/rebuild: the local lab, up, idempotence, reset, verify).
+# (`molecule test --all`: every directory of molecule/ with a molecule.yml, among them classroom,
+# default, distros (Debian 11, 12 and 13 nodes in one lab), mirror and rebuild: the local lab,
+# up, idempotence, reset, verify).
 # Between them: ansible-lint, yamllint, ansible-test sanity of the collection (tests/sanity/run.sh)
 # and its galaxy build.
 # Run from anywhere, as root, after the set-up (bootstrap.sh setup or .ci/run).
