@@ -23,19 +23,6 @@ NODE_FLAGS = [
     "--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "net.ipv4.conf.all.route_localnet=1",
 ]  # fmt: skip
 
-# containerd 1.4 (Debian 11's) gives a privileged pod, such as kube-proxy, every capability the
-# kernel knows, and runc then fails ("apply caps: operation not permitted") on the one the
-# node container lacks; containerd 1.5 and later give it the capabilities containerd itself
-# has. A node of these releases keeps CAP_SYS_RESOURCE.
-EVERY_CAPABILITY_RELEASES = ("debian-11",)
-
-
-def node_flags(release: str = "") -> list[str]:
-    """The node container's flags (NODE_FLAGS) for a node of ``release``."""
-    if release in EVERY_CAPABILITY_RELEASES:
-        return [flag for flag in NODE_FLAGS if flag not in ("--cap-drop", "SYS_RESOURCE")]
-    return list(NODE_FLAGS)
-
 
 def container_name(lab: str, node: str) -> str:
     return f"{lab}-{node}"
@@ -55,7 +42,7 @@ def run_args(lab: str, node: str, image: str, network: str, address: str, releas
         "--network", network, "--ip", address,
         "--label", f"labtool.lab={lab}", "--label", f"labtool.node={node}",
         *(["--label", f"labtool.os={release}"] if release else []),
-        *node_flags(release),
+        *NODE_FLAGS,
         "-v", f"{volume_name(lab, node)}:/var",
         image,
     ]  # fmt: skip

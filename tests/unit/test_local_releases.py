@@ -59,9 +59,3 @@ def test_a_node_container_says_its_release():
     assert release_of_container({"Config": {"Labels": {}, "Image": image.image_tag("debian-11")}}) == "debian-11"
     assert release_of_container({"Config": {"Labels": None, "Image": "labtool-node:old"}}) == "?"
 
-
-def test_a_debian_11_node_keeps_every_capability_for_its_containerd_1_4():
-    default = " ".join(nodes.run_args("lab", "w1", "img", "net", "172.24.0.11", "debian-12"))
-    old = " ".join(nodes.run_args("lab", "w1", "img", "net", "172.24.0.11", "debian-11"))
-    assert "--cap-add ALL --cap-drop SYS_RESOURCE" in default
-    assert "--cap-add ALL" in old and "SYS_RESOURCE" not in old
