@@ -232,14 +232,33 @@ def labtool(env: dict[str, str], *args: str) -> None:
         raise RuntimeError(f"labtool {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
-def single(name: str, variant: str, env: dict[str, str], logs: Path, rep: int, record, keep: bool = False) -> None:
+SCENARIOS = {"first": ("first up", []), "second": ("second up", []),
+             "full": ("up --full --no-verify", ["--full", "--no-verify"])}
+
+
+def host_vars(state: Path, hostvars: dict[str, str]) -> None:
+    """A variant's inventory variables (e.g. mitogen_ssh_compression), for each lab under
+    ``state``: Ansible reads group_vars/ beside the inventory the runner writes there."""
+    if not hostvars:
+        return
+    labs = [d for d in sorted(state.iterdir()) if d.is_dir() and d.name != "runner"] \
+        if (state / "class.yml").exists() else [state]
+    for runner in (lab / "runner" for lab in labs):
+        group_vars = runner / "inventory" / "group_vars"
+        group_vars.mkdir(parents=True, exist_ok=True)
+        (group_vars / "all.yml").write_text("".join(f"{k}: {v}\n" for k, v in hostvars.items()))
+
+
+def single(name: str, variant: str, env: dict[str, str], logs: Path, rep: int, record, keep: bool = False,
+           hostvars: dict[str, str] | None = None, scenarios: list[str] | None = None) -> None:
     """A fresh lab: the first up, the second, a full up without verify; destroyed unless ``keep``."""
     home = Path(env["LABTOOL_HOME"])
     labtool(env, "local", "destroy", "--name", name)
     labtool(env, "local", "create", "--name", name)
+    host_vars(home / name, hostvars or {})
     lab_file = str(home / name / "lab.yml")
     try:
-        for scenario, extra in (("first up", []), ("second up", []), ("up --full --no-verify", ["--full", "--no-verify"])):
+        for scenario, extra in [SCENARIOS[s] for s in scenarios or list(SCENARIOS)]:
             tag = f"{variant}-{scenario.split()[0].replace('up', 'full')}-{rep}"
             r = measure([str(LABTOOL), "up", "-f", lab_file, *extra], env, logs / f"{name}-{tag}.log", tag)
             record({"scenario": scenario, "labs": 1, **r})
@@ -250,11 +269,13 @@ def single(name: str, variant: str, env: dict[str, str], logs: Path, rep: int, r
             labtool(env, "local", "destroy", "--name", name)
 
 
-def klass(name: str, labs: int, variant: str, env: dict[str, str], logs: Path, rep: int, record) -> None:
+def klass(name: str, labs: int, variant: str, env: dict[str, str], logs: Path, rep: int, record,
+          hostvars: dict[str, str] | None = None) -> None:
     """A fresh class of ``labs`` labs, one up of them all."""
     home = Path(env["LABTOOL_HOME"])
     labtool(env, "local", "destroy", "--name", name)
     labtool(env, "local", "create", "--labs", str(labs), "--name", name)
+    host_vars(home / name, hostvars or {})
     try:
         tag = f"{variant}-class-{rep}"
         r = measure([str(LABTOOL), "up", "-f", str(home / name / "class.yml")], env, logs / f"{name}-{tag}.log", tag)
@@ -324,11 +345,14 @@ def main() -> int:
     parser.add_argument("--labs", type=int, default=3, help="labs in the class")
     parser.add_argument("--name", default="bench-st", help="the single lab's name; the class: <name>c")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
-                        help="a variant to run instead of the defaults (linear, mitogen); repeatable")
+                        help="a variant to run instead of the defaults (linear, mitogen); repeatable. VAR=VALUE: "
+                        "labtool's environment; +VAR=VALUE: an inventory variable of every node "
+                        "(e.g. +mitogen_ssh_compression=false)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "strategies.jsonl")
     parser.add_argument("--logs", type=Path, default=Path("/tmp/labtool-bench-strategies"))
     parser.add_argument("--source", type=Path, help="run labtool from this copy of the tree (git archive of a"
                         " commit), so that edits to the working tree during the bench change nothing")
+    parser.add_argument("--scenarios", default="first,second,full", help="single: which ups (first,second,full)")
     parser.add_argument("--keep", action="store_true", help="keep the last single lab (converged) afterwards")
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
@@ -347,7 +371,8 @@ def main() -> int:
         for rep in range(1, args.reps + 1):
             order = list(variants) if rep % 2 else list(reversed(variants))
             for variant in order:
-                env = {**base, **variants[variant]}
+                env = {**base, **{k: v for k, v in variants[variant].items() if not k.startswith("+")}}
+                hostvars = {k[1:]: v for k, v in variants[variant].items() if k.startswith("+")}
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
                 print(f"\n## rep {rep}/{args.reps}: {variant} {variants[variant]}", flush=True)
 
@@ -358,9 +383,10 @@ def main() -> int:
 
                 if args.what in ("single", "all"):
                     last = rep == args.reps and variant == order[-1]
-                    single(args.name, variant, env, args.logs, rep, record, keep=args.keep and last)
+                    single(args.name, variant, env, args.logs, rep, record, keep=args.keep and last,
+                           hostvars=hostvars, scenarios=args.scenarios.split(","))
                 if args.what in ("class", "all"):
-                    klass(f"{args.name}c", args.labs, variant, env, args.logs, rep, record)
+                    klass(f"{args.name}c", args.labs, variant, env, args.logs, rep, record, hostvars=hostvars)
     rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()] \
         if args.results.exists() else []
     print_table(rows)
