@@ -12,9 +12,9 @@ from labtool.preflight import Finding, NodeFacts, Preflight, event_time, judge
 
 PLAYBOOK = "check"
 # the tasks of playbooks/check.yml, by name
-_PROBE = "Check: log in, find python3, read the ports and reach the control plane and sources"
-_SETUP_BECOME = "Check: read the node's facts, as root through sudo"
-_SETUP = "Check: read the node's facts without sudo"
+_PROBE_ROOT = "Check: log in, become root with sudo, and read python3, the hardware, the ports, the reach"
+_PROBE = "Check: log in and read the same without sudo"
+_SETUP = "Check: read the node's facts"
 
 
 def sources_needed(lab: Any) -> list[str]:
@@ -57,14 +57,15 @@ class FactsCatcher:
         if kind == "runner_on_unreachable":
             f.unreachable = f.unreachable or access.ssh_reason(str(res.get("msg") or ""))
             f.raw_message = f.raw_message or str(res.get("msg") or "")
-        elif task == _PROBE and kind == "runner_on_ok":
-            self._probe(f, str(res.get("stdout") or ""))
-        elif task in (_SETUP_BECOME, _SETUP):
-            if task == _SETUP_BECOME:
+        elif task in (_PROBE_ROOT, _PROBE):
+            if task == _PROBE_ROOT:
                 f.sudo = {"failed": True, **res} if kind == "runner_on_failed" else {"failed": False}
             if kind == "runner_on_ok":
-                f.setup = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
-                f.seen_at = event_time(event.get("created"))
+                self._probe(f, str(res.get("stdout") or ""))
+        elif task == _SETUP and kind == "runner_on_ok":
+            facts = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
+            f.setup = {**f.setup, **facts}
+            f.seen_at = event_time(event.get("created"))
 
     @staticmethod
     def _probe(f: NodeFacts, stdout: str) -> None:
@@ -83,6 +84,8 @@ class FactsCatcher:
                     f.listening += "\n/etc/kubernetes/kubelet.conf\n"
                 f.reach_cp = data.get("reach_cp")
                 f.sources = [s for s in data.get("sources") or [] if isinstance(s, dict)]
+                if isinstance(data.get("facts"), dict):
+                    f.setup = {**data["facts"], **f.setup}
                 return
         f.python = "none"
 

@@ -165,27 +165,27 @@ def test_sources_by_mode(tmp_path):
                                       "http://10.0.0.1:3142"]
 
 
-PROBE = "Check: log in, find python3, read the ports and reach the control plane and sources"
+PROBE = "Check: log in, become root with sudo, and read python3, the hardware, the ports, the reach"
+PLAIN = "Check: log in and read the same without sudo"
+SETUP = "Check: read the node's facts"
 
 
 def test_the_catcher_keeps_each_tasks_result_by_node():
     catcher = FactsCatcher()
     raw = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
     probe = {"python": "3.10.12", "listening": PROC_NET_TCP, "kubelet_conf": False,
-             "reach_cp": {"failed": False}, "sources": [{"url": "https://pkgs.k8s.io/", "ok": True}]}
+             "reach_cp": {"failed": False}, "sources": [{"url": "https://pkgs.k8s.io/", "ok": True}],
+             "facts": {"processor_vcpus": 2, "memtotal_mb": 1967, "product_uuid": "u-1"}}
     events = [
         {"event": "runner_on_ok", "event_data": {"host": "cp", "task": PROBE,
                                                   "res": {"stdout": json.dumps(probe) + "\r\n"}}},
         {"event": "runner_on_ok", "created": "2026-12-04T17:00:00.000000",
-         "event_data": {"host": "cp", "task": "Check: read the node's facts, as root through sudo",
-                        "res": copy.deepcopy(raw)}},
-        {"event": "runner_on_failed", "event_data": {"host": "w2", "ignore_errors": True,
-         "task": "Check: read the node's facts, as root through sudo",
+         "event_data": {"host": "cp", "task": SETUP, "res": copy.deepcopy(raw)}},
+        {"event": "runner_on_failed", "event_data": {"host": "w2", "ignore_errors": True, "task": PROBE,
          "res": {"msg": "Missing sudo password", "failed": True}}},
-        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": "Check: read the node's facts without sudo",
-                                                  "res": copy.deepcopy(raw)}},
-        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": PROBE,
+        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": PLAIN,
                                                   "res": {"stdout": '{"python": "none"}'}}},
+        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": SETUP, "res": copy.deepcopy(raw)}},
         {"event": "runner_on_unreachable", "event_data": {"host": "w1", "task": PROBE,
          "res": {"msg": "Failed to connect to the host via ssh: ssh: connect to host 10.0.0.11 port 22: "
                         "Connection refused", "unreachable": True}}},
@@ -196,6 +196,7 @@ def test_the_catcher_keeps_each_tasks_result_by_node():
     assert cp.python == "3.10.12" and listening_ports(cp.listening) == {22, 53}
     assert cp.reach_cp == {"failed": False} and cp.sources[0]["ok"]
     assert cp.setup["distribution"] == "Ubuntu" and cp.sudo == {"failed": False}
+    assert cp.setup["product_uuid"] == raw["ansible_facts"]["ansible_product_uuid"]  # setup's own wins
     assert cp.seen_at is not None
     assert w2.sudo["failed"] and w2.sudo["msg"] == "Missing sudo password"
     assert w2.setup["distribution"] == "Ubuntu" and w2.python == "none"
@@ -220,8 +221,7 @@ def test_up_stops_before_changing_anything_when_a_check_fails(write_lab, monkeyp
             for host in ("cp", "w1", "w2"):
                 res = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
                 probe = {"python": clone.python, "listening": PROC_NET_TCP}
-                for task, r in ((PROBE, {"stdout": json.dumps(probe)}),
-                                ("Check: read the node's facts, as root through sudo", res)):
+                for task, r in ((PROBE, {"stdout": json.dumps(probe)}), (SETUP, res)):
                     options["on_event"]({"event": "runner_on_ok",
                                          "event_data": {"host": host, "task": task, "res": r}})
         return RunResult(playbook=name, status="successful", rc=0)
