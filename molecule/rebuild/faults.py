@@ -120,6 +120,7 @@ def case(name: str):
         print(f"\n=== {name}", flush=True)
         fn()
         times[name] = time.monotonic() - started
+        print(f"=== {name}: done in {times[name]:.0f} s", flush=True)
         return fn
     return wrap
 
