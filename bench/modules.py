@@ -95,7 +95,8 @@ def run(strategy: str, book: Path, inventory: Path, work: Path, source: Path) ->
     import ansible_runner
 
     env = {"ANSIBLE_CONFIG": str(source / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(source / "roles"),
-           "ANSIBLE_NOCOLOR": "1", **strategy_env({"LABTOOL_STRATEGY": strategy})}
+           "ANSIBLE_NOCOLOR": "1", "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           **strategy_env({"LABTOOL_STRATEGY": strategy})}
     r = ansible_runner.run(private_data_dir=str(work), playbook=str(book), inventory=str(inventory),
                            envvars=env, quiet=True, suppress_env_files=True, settings={"pexpect_timeout": 0.5})
     if r.status != "successful":
