@@ -402,14 +402,15 @@ def verify_node_checks(node_read, http, cluster_read, *, node: str, url: str, no
 def verify_dropped_checks(cluster_read, *, in_run=(), before=()) -> list[dict]:
     """Rows for the nodes this run could not check: ``in_run`` dropped out of this run (the
     controller could not reach them), ``before`` were unreachable in the up this verify
-    follows and were left out of it. Each gets node-reachable (failed) and node-ready, what
+    follows and were left out of it. Each gets node-checked (failed) and node-ready, what
     the cluster says of it (a powered-off node: NotReady, Ready=Unknown)."""
     rows = []
     items, failed = _listing(cluster_read)
-    reasons = {**{n: "unreachable in the up before this verify; not checked" for n in before or ()},
-               **{n: "dropped out of this run (unreachable); not checked" for n in in_run or ()}}
+    reasons = {**{n: "not checked: unreachable in the up before this verify" for n in before or ()},
+               **{n: "not checked: dropped out of this run (unreachable, or a task failed there:"
+                     " see the failures)" for n in in_run or ()}}
     for node, reason in sorted(reasons.items()):
-        rows.append({"check": "node-reachable", "node": node, "ok": False, "detail": reason})
+        rows.append({"check": "node-checked", "node": node, "ok": False, "detail": reason})
         ready, detail = _node_ready(items, failed, node)
         if not ready and detail.startswith("Ready="):
             detail = "the cluster says NotReady (" + detail + ")"

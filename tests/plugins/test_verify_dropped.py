@@ -24,13 +24,13 @@ def _cluster(ready: str, message: str) -> dict:
 def test_a_dead_worker_gets_unreachable_and_notready_rows():
     rows = vc.verify_dropped_checks(_cluster("Unknown", "Kubelet stopped posting node status."), before=["w2"])
     assert [(r["check"], r["node"], r["ok"]) for r in rows] == [
-        ("node-reachable", "w2", False), ("node-ready", "w2", False)]
+        ("node-checked", "w2", False), ("node-ready", "w2", False)]
     assert "unreachable" in rows[0]["detail"]
     assert rows[1]["detail"].startswith("the cluster says NotReady (Ready=Unknown")
 
 
 def test_dropped_in_run_and_nothing_dropped():
     rows = vc.verify_dropped_checks({"rc": 1, "stderr": "connection refused"}, in_run=["cp"])
-    assert rows[0]["detail"].startswith("dropped out of this run")
+    assert rows[0]["detail"].startswith("not checked: dropped out of this run")
     assert rows[1]["ok"] is False and "kubectl get nodes failed" in rows[1]["detail"]
     assert vc.verify_dropped_checks(_cluster("True", "ok")) == []
