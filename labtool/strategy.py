@@ -1,9 +1,12 @@
 """Which Ansible strategy the playbook runs use: Ansible's own ``linear`` (the default), or
 Mitogen's ``mitogen_linear`` when ``LABTOOL_STRATEGY=mitogen`` is set.
 
-Mitogen is an optional extra (``pip install 'labtool[speed]'``): see bench/RESULTS.md
-("Mitogen side by side") for what it buys and costs here, measured by bench/strategies.py.
-The runner passes :func:`strategy_env`'s variables to ansible-playbook.
+Not a supported option: measured side by side by bench/strategies.py, Mitogen bought no wall
+time on any ``up`` and cost 20-100 % more controller CPU and 35-65 % more memory (a class of
+three: 85 CPU s a lab against 43), so it is not used; see bench/RESULTS.md ("Mitogen side by
+side"). The switch stays so that the bench can measure it again (Mitogen is the optional
+extra ``pip install 'labtool[speed]'``). The runner passes :func:`strategy_env`'s variables
+to ansible-playbook.
 """
 
 from __future__ import annotations
