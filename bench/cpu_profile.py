@@ -7,11 +7,14 @@ the code was doing.
         [--rate 50] [--out FILE] -- labtool up -f LAB_FILE
     /opt/labtool-venv/bin/python bench/cpu_profile.py --read FILE     # a profile taken before
 
-Needs py-spy (PyPI) and root. Only on-CPU samples are kept (py-spy's default), so a bucket's
-samples / rate approximate its CPU seconds. py-spy notices a new child process only when it
-next polls, so the shortest workers are undercounted: bench/strategies.py's process
-accounting gives the totals; this gives the split inside each process. Sampling costs CPU
-itself: never time a run that is being profiled.
+Needs py-spy (PyPI) and root. py-spy is meant to keep only on-CPU samples, but on this
+machine (2026-12-04) it counted waiting threads as running too (labtool's pexpect select and
+Thread.join: 20 "s" where process accounting measured 1 s), so a bucket's samples / rate are
+samples, not CPU seconds; and py-spy notices a new child process only when it next polls, so
+the shortest workers are undercounted. bench/strategies.py's process accounting gives the
+CPU of each kind of process; this only splits the CPU-bound ones (the workers, the main
+process) by what their code was doing. Sampling costs CPU itself: never time a run that is
+being profiled.
 """
 
 from __future__ import annotations
