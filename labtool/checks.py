@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from labtool import _paths, access
+from labtool import _paths, access, exitcodes
 from labtool.preflight import Finding, NodeFacts, Preflight, event_time, judge
 
 PLAYBOOK = "check"
@@ -162,7 +162,7 @@ def check_lab(lab: Any, *, verbosity: int = 0, console: Any = None, as_json: boo
 
 def check_class(classroom: Any, *, verbosity: int = 0, console: Any = None) -> int:
     """Every lab of a class at once (one thread a lab), then one table a lab."""
-    from labtool import exitcodes, runner
+    from labtool import runner
 
     gathered: dict[str, Any] = {}
 
@@ -198,23 +198,43 @@ def mark_built(lab: Any) -> None:
         (state / BUILT_MARK).write_text("an up went through; labtool check runs the checks again\n")
 
 
-def before_up(lab: Any, check_command: str, *, verbosity: int = 0, console: Any = None) -> int | None:
-    """The checks of ``labtool check`` before an up changes anything: None when they pass (or
-    ran before a successful up already), else the exit code after saying which failed."""
-    from labtool import report
+def before_up(labs: list[Any], check_command: Callable[[Any], str], *, verbosity: int = 0,
+              console: Any = None) -> dict[str, int]:
+    """The checks of ``labtool check`` before an up changes anything, on the labs that have
+    not been built yet, side by side: the labs that must not go on, with their exit codes.
 
-    if not needs_preflight(lab):
-        return None
+    A node that cannot be reached does not stop its lab: the up leaves it out, as it does any
+    node that drops out, and the run ends with exit code 4 naming it. Any other failed check
+    stops that lab before anything is changed; in a class, the other labs go on."""
+    from labtool import report, runner
+
     console = console or report.default_console()
-    facts, result = gather(lab, verbosity=verbosity)
-    preflight = judge(lab, facts)
+    gathered: dict[str, Any] = {}
+
+    def plan(lab: Any, run: Any) -> None:
+        gathered[lab.name] = gather(lab, verbosity=verbosity)
+
+    runner.run_class([lab for lab in labs if needs_preflight(lab)], plan)
+    return {lab.name: code for lab in labs if lab.name in gathered
+            if (code := _judged_before_up(lab, *gathered[lab.name], check_command(lab), console))}
+
+
+def _judged_before_up(lab: Any, facts: dict[str, NodeFacts], result: Any, check_command: str,
+                      console: Any) -> int:
+    """0 when the lab's up may go on (unreachable nodes are left out), else its exit code."""
     if result.canceled:
         return 130
+    preflight = judge(lab, facts)
+    blocking = [f for f in preflight.failed if f.check != "ssh"]
     if not preflight.failed:
         console.print(f"check: lab {lab.name}: every check passed ({len(preflight.findings)})")
-        return None
+        return 0
     print_check(lab, preflight, result, facts, console)
-    failed = ", ".join(f"{f.check} on {f.node}" for f in preflight.failed[:6])
-    console.print(f"up: stopped before changing anything: {failed} failed. Run only the checks "
-                  f"with: {check_command}", style="bold red", soft_wrap=True)
-    return preflight.exit_code
+    if not blocking:
+        console.print(f"check: lab {lab.name}: the up leaves out {', '.join(preflight.unreachable)} "
+                      "(unreachable) and goes on with the other nodes", soft_wrap=True)
+        return 0
+    failed = ", ".join(f"{f.check} on {f.node}" for f in blocking[:6])
+    console.print(f"up: lab {lab.name} stopped before changing anything: {failed} failed. Run "
+                  f"only the checks with: {check_command}", style="bold red", soft_wrap=True)
+    return exitcodes.VERIFY_FAILED

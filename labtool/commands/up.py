@@ -53,21 +53,20 @@ def command(file, name, artifacts, no_verify, full, lab_names, labs_n, no_check,
     if file is None:
         file = str(c.create_local(name, artifacts))
     lab = c.give_secrets(c.load_any(file, name, lab_names), ask_pass, ask_become_pass)
-    if not (no_check or check):
-        labs = lab.labs if c.is_class(lab) else [lab]
-        command_line = f"labtool check -f {file}" + "".join(f" --lab {one.name}" for one in labs
-                                                             if c.is_class(lab))
-        codes = [code for one in labs
-                 if (code := checks.before_up(one, command_line, verbosity=verbosity)) is not None]
-        if codes:
-            sys.exit(exitcodes.worst(codes))
+    blocked = {} if no_check or check else checks.before_up(
+        lab.labs if c.is_class(lab) else [lab], verbosity=verbosity,
+        check_command=lambda one: f"labtool check -f {file}" + (f" --lab {one.name}" if c.is_class(lab) else ""))
+    if blocked and not (c.is_class(lab) and len(blocked) < len(lab.labs)):
+        sys.exit(exitcodes.worst(blocked.values()))
+    if blocked:  # in a class, the labs whose checks passed go on
+        lab = lab.pick([one.name for one in lab.labs if one.name not in blocked])
     if until != "everything" and tags:
         c.err("labtool: --until and --tags: give one (--until runs the tags of its stage's roles)")
         sys.exit(exitcodes.BAD_INPUT)
     request = flow.UpRequest(limit=limit, tags=tags, check=check, verbosity=verbosity,
                              no_verify=no_verify, full=full, until=until)
     if c.is_class(lab):
-        code = session.up_class(lab, request)
+        code = exitcodes.worst([session.up_class(lab, request), *blocked.values()])
         _say_removed(lab.labs, request)
         if code == exitcodes.OK:
             for one in lab.labs:

@@ -330,3 +330,14 @@ def test_local_class_file_validates(tmp_path):
     assert classroom.lab("cr-2").sources.package_proxy == "http://172.24.8.1:3142"
     assert classroom.lab("cr-1").node_profile == "container"
     assert classroom.lab("cr-1").nodes[0].key == tmp_path / "cr-1" / "id_ed25519"
+
+
+def test_class_up_a_lab_whose_checks_fail_stops_alone_and_the_others_go_on(write_lab, fake_class_runs,
+                                                                          monkeypatch):
+    from labtool import checks
+
+    calls, _ = fake_class_runs
+    monkeypatch.setattr(checks, "before_up", lambda labs, check_command, **kw: {"s1": 3})
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD, "class.yml"))])
+    assert result.exit_code == 3, result.output
+    assert sorted((c[0], c[1]) for c in calls) == [("s2", "up"), ("s2", "verify")]

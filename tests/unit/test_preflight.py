@@ -234,3 +234,35 @@ def test_up_stops_before_changing_anything_when_a_check_fails(write_lab, monkeyp
     assert "machine-id" in result.output and "stopped before changing anything" in result.output
     assert f"labtool check -f {path}" in result.output
     assert checks.needs_preflight(load_lab(path))  # no up went through: the next one checks again
+
+
+def _before_up(facts):
+    import io
+
+    from rich.console import Console
+
+    from labtool import checks
+    from labtool.events import RunResult
+
+    out = io.StringIO()
+    code = checks._judged_before_up(lab(), facts, RunResult(playbook="check", status="successful"),
+                                    "labtool check -f lab.yml", Console(file=out, width=200))
+    return code, out.getvalue()
+
+
+def test_an_unreachable_node_alone_does_not_stop_the_up_it_is_left_out():
+    facts = three_distinct()
+    for name in ("w1",):
+        facts[name].reach_cp = {"changed": False, "elapsed": 0}
+    facts["w2"] = NodeFacts(unreachable="ssh: connect to host 192.168.56.12 port 22: No route to host")
+    code, said = _before_up(facts)
+    assert code == 0
+    assert "leaves out w2 (unreachable)" in said
+
+
+def test_a_failed_check_on_a_node_that_answered_stops_the_lab():
+    facts = three_distinct()
+    facts["w2"] = node("ubuntu-24.04.json")  # a clone of cp: same machine-id, product_uuid, MAC
+    code, said = _before_up(facts)
+    assert code == exitcodes.VERIFY_FAILED
+    assert "stopped before changing anything" in said and "labtool check -f lab.yml" in said
