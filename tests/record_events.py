@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from labtool import report, runner
-from labtool.cli import exit_code_for
+from labtool.exitcodes import for_run as exit_code_for
 from labtool.labfile import load_lab
 
 
