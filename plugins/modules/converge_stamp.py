@@ -7,9 +7,9 @@ WANT_JSON: the one exception to "custom modules are AnsibleModules" (docs/collec
 Ansible runs this file as a plain script, its arguments in a JSON file named on the command
 line, without the AnsiballZ wrapper. It runs on every node at the start of every up, on the
 path of a second up that changes nothing (about 3 s in all). Measured side by side on the
-local lab (three container nodes, one run, the two variants alternating, 8 and 12 rounds):
-a compare task took 0.44 s (median) as this script and 0.68 s as an AnsibleModule; that
-module's arguments are an options check of its own below, and it takes no secret (the inputs
+local lab (three container nodes, the two variants alternating in one run; two runs, 8 and 6
+rounds): a compare task took 0.44 and 0.37 s (medians) as this script, 0.68 and 0.47 s as an
+AnsibleModule. Its arguments are checked by options() below; it takes no secret (the inputs
 are a digest; a task's no_log still hides its result). So it imports nothing but the
 standard library; tests/sanity/ignore-2.19.txt lists the sanity checks this costs.
 """
