@@ -21,6 +21,7 @@ debian_packages=(
   containernetworking-plugins
   apt-utils gnupg
   librsvg2-bin  # rsvg-convert: tests render labtool explain's SVG to PNG
+  shellcheck    # ansible-test sanity checks the collection's shell scripts with it
   chromium      # headless: the class board's browser test (molecule classroom) loads labtool progress --serve
 )
 
