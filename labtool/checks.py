@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from labtool import _paths, access, exitcodes
@@ -19,8 +20,10 @@ _SETUP = "Check: read the node's facts"
 
 def sources_needed(lab: Any) -> list[str]:
     """The URLs every node must reach in the lab's sources mode (none in mode local: the
-    controller brings the artifacts)."""
+    controller brings the artifacts); behind a proxy, the proxy itself (and the package proxy)."""
     s = lab.sources
+    if s.proxy:
+        return [u for u in (re.sub(r"//[^@/]*@", "//", s.proxy) + "/", s.package_proxy) if u]
     urls: list[str] = []
     if s.mode == "online":
         urls += ["https://pkgs.k8s.io/", f"https://{s.image_repository}/v2/"]

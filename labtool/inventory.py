@@ -15,12 +15,24 @@ import yaml
 
 from labtool import _paths
 from labtool.labfile import Lab, Node
+from labtool.labfile.proxy import completed_no_proxy
 
 
 def _password(path: Path) -> str:
     """Ansible reads a password file on the controller when it connects: the inventory holds
     the file's path, never the password."""
     return "{{ lookup('ansible.builtin.file', " + repr(str(path)) + ") }}"
+
+
+def _proxy(sources: Any) -> str:
+    """The proxy URL the nodes use; with a password file, a template that puts the password
+    in on the controller when a task needs it (the inventory never holds the password)."""
+    if sources.proxy_password_file is None:
+        return sources.proxy
+    scheme, rest = sources.proxy.split("://", 1)
+    user, host = rest.split("@", 1)
+    password = _password(sources.proxy_password_file)[:-3] + " | urlencode | replace('/', '%2F') }}"
+    return f"{scheme}://{user}:{password}@{host}"
 
 
 def _host_vars(node: Node, lab_key: Path | None = None) -> dict[str, Any]:
@@ -71,6 +83,8 @@ def build_inventory(lab: Lab, state_dir: Path | str | None = None,
                 "lab_sources_mode": sources.mode,
                 "lab_artifacts_dir": str(sources.artifacts) if sources.mode == "local" else "",
                 "lab_package_proxy": sources.package_proxy,
+                "lab_proxy": _proxy(sources),
+                "lab_no_proxy": ",".join(completed_no_proxy(lab)) if sources.proxy else "",
                 "lab_kube_packages_url": sources.kube_packages_url,
                 "lab_image_repository": sources.image_repository,
                 "lab_registry_mirrors": {h: list(e) for h, e in sources.registry_mirrors.items()},

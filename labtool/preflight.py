@@ -149,8 +149,10 @@ class _Judge:
             self.add(name, "sources", bool(source.get("ok")),
                      f"{source.get('url')} " + ("answers" if source.get("ok") else
                                                  f"does not answer: {source.get('msg', '')}".strip()),
-                     "the node needs it for this sources mode: proxy, DNS, firewall, or "
-                     "sources.mode: mirror/local")
+                     "the node needs it for this sources mode: DNS, firewall, or sources.mode: "
+                     "mirror/local; where the nodes reach the outside only through an HTTP proxy, "
+                     "name it: sources.proxy: http://[USER@]HOST:PORT (its password in "
+                     "sources.proxy_password_file)")
 
     def _sudo(self, node: Any, f: NodeFacts) -> None:
         if not node.become:

@@ -21,7 +21,9 @@ def run_lab(playbook: str, lab: Any, **options: Any):
     finally:
         progress.close()
     report.print_result(result, console=progress.console)
-    for line in unreachable_lines(lab, result) + step_lines(result):
+    from labtool.fetch_hints import fetch_lines
+
+    for line in unreachable_lines(lab, result) + step_lines(result) + fetch_lines(lab, result):
         progress.console.print(line, style="bold red", soft_wrap=True)
     return result
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from labtool.labfile.manifest import manifest_has_coredns, manifest_version, read_manifest
 from labtool.labfile.problems import KeyedError
+from labtool.labfile.proxy import NoProxy, ProxyUrl, proxy_settings
 from labtool.labfile.values import (
     DEFAULT_ONLINE_KUBERNETES_VERSION,
     NAME_RE,
@@ -191,6 +192,10 @@ class Sources(_Strict):
     mode: Literal["online", "mirror", "local"] = "online"
     artifacts: Path = "./artifacts"  # type: ignore[assignment]  # resolved by the validator
     package_proxy: str = ""
+    # everything the nodes fetch (packages unless package_proxy, images, kubeadm's pulls)
+    proxy: ProxyUrl = ""
+    proxy_password_file: Path | None = None
+    no_proxy: NoProxy = Field(default_factory=list)  # labtool adds nodes, CIDRs, cluster names
     kube_packages_url: str = ""
     image_repository: str = "registry.k8s.io"
     registry_mirrors: dict[str, list[str]] = Field(default_factory=dict)
@@ -210,6 +215,9 @@ class Sources(_Strict):
     @classmethod
     def _proxy(cls, v: str) -> str:
         return url_or_empty(v.strip(), "an HTTP proxy such as http://10.0.0.1:3142")
+
+    _proxy_password_file = field_validator("proxy_password_file", mode="before")(_password_file)
+    _proxy_settings = model_validator(mode="after")(proxy_settings)
 
     @field_validator("kube_packages_url", "flannel_manifest_url")
     @classmethod

@@ -19,7 +19,8 @@ from labtool.labfile import load_lab
 CONTRACT_VARS = [
     "lab_name", "lab_state_dir", "lab_node_profile", "lab_iptables_service",
     "lab_kubernetes_version", "lab_pod_cidr", "lab_service_cidr", "lab_pod_network", "lab_coredns",
-    "lab_sources_mode", "lab_artifacts_dir", "lab_package_proxy", "lab_kube_packages_url",
+    "lab_sources_mode", "lab_artifacts_dir", "lab_package_proxy", "lab_proxy", "lab_no_proxy",
+    "lab_kube_packages_url",
     "lab_image_repository", "lab_registry_mirrors", "lab_flannel_manifest_url", "lab_local_images",
     "lab_workloads",
     "ansible_ssh_common_args",

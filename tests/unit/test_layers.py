@@ -16,7 +16,7 @@ LAYERS = [
      "labtool.progress.model", "labtool.progress.judge", "labtool.progress.text",
      "labtool.progress.page", "labtool.progress.serve", "labtool.stages", "labtool.steps"],
     ["labtool.labfile"],
-    ["labtool.inventory", "labtool.events", "labtool.preflight"],
+    ["labtool.inventory", "labtool.events", "labtool.preflight", "labtool.fetch_hints"],
     ["labtool.runner", "labtool.local"],
     ["labtool.records", "labtool.report", "labtool.class_report", "labtool.explain",
      "labtool.checks", "labtool.nodekeys", "labtool.progress"],

@@ -165,6 +165,19 @@ def test_sources_by_mode(tmp_path):
                                       "http://10.0.0.1:3142"]
 
 
+def test_behind_a_proxy_the_nodes_must_reach_the_proxy_named_without_its_user():
+    proxied = lab(LAB + "sources:\n  mode: mirror\n  kube_packages_url: http://10.0.0.1/k8s\n"
+                  "  proxy: http://student@10.0.0.1:3128\n")
+    assert sources_needed(proxied) == ["http://10.0.0.1:3128/"]
+
+
+def test_a_source_that_does_not_answer_suggests_the_proxy():
+    found = judge(lab(), {"cp": NodeFacts(setup={"distribution": "Debian"},
+                                          sources=[{"url": "https://pkgs.k8s.io/", "ok": False, "msg": "timed out"}])})
+    row = next(f for f in found.findings if f.check == "sources")
+    assert "https://pkgs.k8s.io/" in row.result and "sources.proxy" in row.fix
+
+
 PROBE = "Check: log in, become root with sudo, and read python3, the hardware, the ports, the reach"
 PLAIN = "Check: log in and read the same without sudo"
 SETUP = "Check: read the node's facts"
