@@ -90,6 +90,7 @@ def build_inventory(lab: Lab, state_dir: Path | str | None = None,
                 "lab_registry_mirrors": {h: list(e) for h, e in sources.registry_mirrors.items()},
                 "lab_flannel_manifest_url": sources.flannel_manifest_url,
                 "lab_local_images": sources.local_images,
+                "lab_air_gapped": sources.air_gapped,
                 "lab_workloads": lab.workloads.model_dump(mode="json"),
                 "ansible_ssh_common_args": (
                     "-o " + shlex.quote(f"UserKnownHostsFile={state / 'known_hosts'}")

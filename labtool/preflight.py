@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from labtool import exitcodes
 from labtool.labfile import Lab
+from labtool.labfile.manifest import DEBS_COMMAND, manifest_debs, read_manifest
 
 # as roles/node_prep/defaults/main.yml (node_prep_supported_os): distribution -> first major
 SUPPORTED_OS = {"Debian": 11, "Ubuntu": 20, "Rocky": 9, "AlmaLinux": 9, "RedHat": 9, "CentOS": 9}
@@ -25,7 +26,7 @@ MIN_PYTHON = (3, 8)
 CP_MIN_CPUS, CP_MIN_MEMORY_MB = 2, 1700
 MAX_CLOCK_SKEW_S = 30
 SSH, SUDO = "ssh", "sudo"
-CHECKS = (SSH, SUDO, "os", "python", "cpus", "memory", "swap", "hostname", "machine-id",
+CHECKS = (SSH, SUDO, "os", "os-packages", "python", "cpus", "memory", "swap", "hostname", "machine-id",
           "product_uuid", "mac", "ports", "reach-cp", "clock", "sources")
 
 
@@ -109,6 +110,7 @@ class _Judge:
     def __init__(self, lab: Lab, facts: dict[str, NodeFacts]):
         self.lab, self.facts, self.out = lab, facts, Preflight()
         self.container = lab.node_profile == "container"
+        self.debs = _artifacts_debs(lab) if lab.sources.air_gapped else {}
 
     def add(self, node: str, check: str, ok: bool, result: str, fix: str = "") -> None:
         self.out.findings.append(Finding(node, check, ok, result, "" if ok else fix))
@@ -127,6 +129,7 @@ class _Judge:
         if not s:
             return
         self._os(name, s)
+        self._os_packages(name, s)
         control_plane = node.role == "control-plane"
         cpus = int(s.get("processor_vcpus") or s.get("processor_count") or 0)
         mem = int(s.get("memtotal_mb") or 0)
@@ -182,6 +185,17 @@ class _Judge:
         self.add(name, "os", ok, f"{dist} {version}" + (f": {why}" if why else ""),
                  "use " + ", ".join(f"{d} {v}+" for d, v in SUPPORTED_OS.items()))
 
+    def _os_packages(self, name: str, s: dict[str, Any]) -> None:
+        """An air-gapped node installs its OS packages from the artifacts: its release's."""
+        if not self.lab.sources.air_gapped:
+            return
+        suite = str(s.get("distribution_release", "?"))
+        release = f"{str(s.get('distribution', '?')).lower()}-{s.get('distribution_major_version', '?')}"
+        carried = suite in self.debs
+        self.add(name, "os-packages", carried,
+                 f"{release} ({suite}): " + ("in the artifacts" if carried else "not in the artifacts"),
+                 "on a machine with network: " + DEBS_COMMAND.format(release=release, path=self.lab.sources.artifacts))
+
     def _ports(self, name: str, listening: str) -> None:
         wanted = {6443: "kube-apiserver", 10250: "kubelet", self.lab.workloads.service.node_port: "the NodePort"}
         taken = sorted(p for p in wanted if p in listening_ports(listening))
@@ -235,6 +249,13 @@ class _Judge:
                 else:
                     self.add(node, check, not shared, "unique" if not shared else
                              f"the same as {', '.join(shared)} (a cloned VM?)", fix)
+
+
+def _artifacts_debs(lab: Lab) -> dict[str, Any]:
+    try:
+        return manifest_debs(read_manifest(lab.sources.artifacts))
+    except ValueError:
+        return {}  # the lab file's check says why
 
 
 def judge(lab: Lab, facts: dict[str, NodeFacts]) -> Preflight:

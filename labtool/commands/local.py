@@ -44,8 +44,11 @@ def _node_releases(os_name: str | None, node_os: str | None) -> dict[str, str]:
 @click.option("--labs", "labs_n", type=click.IntRange(1, 50), metavar="N",
               help="A local class: N labs of three node containers each, <class>-1 ... "
                    "<class>-N (class --name, default 'classroom'), and their class file.")
+@click.option("--air-gapped", is_flag=True,
+              help="The nodes reach nothing but this machine's SSH; OS packages and images come "
+                   "from the artifacts (tools/artifacts/debs.py adds a release's packages).")
 @_node_os_options
-def create(name, artifacts, no_images, labs_n, os_name, node_os) -> None:
+def create(name, artifacts, no_images, labs_n, os_name, node_os, air_gapped) -> None:
     """Create (or reuse) the local lab and print its lab file's path
     (with --labs: the local class's labs and its class file).
 
@@ -53,6 +56,9 @@ def create(name, artifacts, no_images, labs_n, os_name, node_os) -> None:
     --node-os cp=debian-13,w1=debian-11,w2=debian-12; a node container of another
     release is made anew."""
     releases = _node_releases(os_name, node_os)
+    if air_gapped and (labs_n or no_images):
+        c.err("labtool: --air-gapped is for one lab with its images (not with --labs or --no-images)")
+        sys.exit(exitcodes.BAD_INPUT)
     if labs_n:
         from labtool import local as local_lab
 
@@ -64,7 +70,7 @@ def create(name, artifacts, no_images, labs_n, os_name, node_os) -> None:
 
     with c.local_errors(f"local lab '{name}'"):
         local_lab.create(name=name, artifacts=Path(artifacts) if artifacts else None, echo=click.echo,
-                         push_images=not no_images, node_os=releases)
+                         push_images=not no_images, node_os=releases, air_gapped=air_gapped)
 
 
 @command.command("destroy")

@@ -36,6 +36,24 @@ def manifest_has_coredns(meta: dict[str, Any]) -> bool:
     return bool(images.get("coredns"))
 
 
+DEBS_COMMAND = "python tools/artifacts/debs.py add --release {release} --artifacts {path}"
+
+
+def manifest_debs(meta: dict[str, Any]) -> dict[str, Any]:
+    """The OS packages artifacts.yml says it carries: Debian suite -> {release, packages}."""
+    debs = meta.get("debs")
+    return debs if isinstance(debs, dict) else {}
+
+
+def air_gap_problems(meta: dict[str, Any], path: Path) -> Found:
+    """An air-gapped lab installs every OS package from the artifacts: they must carry some."""
+    if manifest_debs(meta):
+        return []
+    return [(("sources", "air_gapped"),
+             f"true, but the artifacts in {path} carry no OS packages (debs in artifacts.yml): add "
+             f"each node release's on a machine with network: {DEBS_COMMAND.format(release='debian-12', path=path)}")]
+
+
 def unmirrored_images(manifest: Any, mirrors: Any) -> Found:
     """With ``local_images: mirror`` every artifact image's registry needs a mirror."""
     images = manifest.get("images") if isinstance(manifest, dict) else None

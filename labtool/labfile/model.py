@@ -200,9 +200,9 @@ class Sources(_Strict):
     image_repository: str = "registry.k8s.io"
     registry_mirrors: dict[str, list[str]] = Field(default_factory=dict)
     flannel_manifest_url: str = ""
-    # mode local: import every image tarball on every node, or let the registry mirrors
-    # (which then serve the artifacts' images) give each node the images it runs
+    # mode local: each node imports every image tarball, or pulls what it runs from the registry mirrors
     local_images: Literal["import", "mirror"] = "import"
+    air_gapped: bool = False  # mode local and nothing but SSH: the OS packages from the artifacts too
 
     @field_validator("artifacts", mode="before")
     @classmethod

@@ -14,7 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from labtool.labfile.manifest import manifest_has_coredns, manifest_version, read_manifest, unmirrored_images
+from labtool.labfile.manifest import (
+    air_gap_problems,
+    manifest_has_coredns,
+    manifest_version,
+    read_manifest,
+    unmirrored_images,
+)
 from labtool.labfile.model import Deployment, Kubernetes, Lab, ReplicationController
 from labtool.labfile.problems import Found, KeyedError, Loc, type_name
 from labtool.labfile.values import (
@@ -145,6 +151,22 @@ def _source_rules(k8s: dict[str, Any], sources: dict[str, Any], base_dir: Path) 
                     "required when sources.mode is mirror (a URL laid out like pkgs.k8s.io)"))
     if mode == "local" and isinstance(sources.get("artifacts", "./artifacts"), str):
         out.extend(_artifact_rules(k8s, sources, parsed, base_dir))
+    if sources.get("air_gapped") is True:
+        out.extend(_air_gap_rules(sources, mode))
+    return out
+
+
+def _air_gap_rules(sources: dict[str, Any], mode: Any) -> Found:
+    """An air-gapped lab fetches nothing: everything comes from the artifacts directory."""
+    if mode != "local":
+        return [(("sources", "air_gapped"), f"true needs mode local (everything from the artifacts "
+                                            f"directory); the mode is {mode}")]
+    out: Found = [(("sources", key), "an air-gapped lab (air_gapped: true) fetches nothing over the "
+                                     "network: leave it out")
+                  for key in ("package_proxy", "proxy", "registry_mirrors") if sources.get(key)]
+    if sources.get("local_images") == "mirror":
+        out.append((("sources", "local_images"), "mirror needs a registry; an air-gapped lab imports the "
+                                                  "artifacts' image tarballs (import)"))
     return out
 
 
@@ -167,6 +189,8 @@ def _artifact_rules(k8s: dict[str, Any], sources: dict[str, Any],
                     "CoreDNS image (images.coredns in artifacts.yml)"))
     if sources.get("local_images") == "mirror":
         out.extend(unmirrored_images(meta, sources.get("registry_mirrors")))
+    if sources.get("air_gapped") is True:
+        out.extend(air_gap_problems(meta, path))
     return out
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from labtool import _paths
+from labtool.labfile.manifest import DEBS_COMMAND
 from labtool.local import host, image, labfile, network, nodes, releases
 from labtool.local._run import LocalLabError, run
 
@@ -75,6 +76,7 @@ def create(
     push_images: bool = True,
     state: Path | None = None,
     node_os: dict[str, str] | None = None,
+    air_gapped: bool = False,
 ) -> Path:
     """Set up the host and start the lab's three node containers; return the lab file's path.
 
@@ -82,6 +84,8 @@ def create(
     working on roles that need no Kubernetes images); the lab file is the same.
     ``state``: the lab's state directory (default ``<state root>/<name>``).
     ``node_os``: node -> Debian release (releases.node_releases); default debian-12 for all.
+    ``air_gapped``: the nodes reach nothing but the host's SSH replies (network.air_gap_rules);
+    the artifacts must carry every node release's OS packages; no host caches are used.
     """
     started = time.monotonic()
     labfile.check_name(name)
@@ -92,10 +96,12 @@ def create(
     state = state or _paths.state_dir(name)
     node_os = {**releases.node_releases(), **(node_os or {})}
     _check_releases(node_os, artifacts if push_images else None)
+    if air_gapped:
+        _check_air_gap(node_os, artifacts)
 
     echo(f"local lab {name!r}: host set-up")
-    tags = _host_setup(artifacts, push_images, echo, set(node_os.values()))
-    content = _lab_nodes(name, state, tags, artifacts, echo, node_os=node_os)
+    tags = _host_setup(artifacts, push_images, echo, set(node_os.values()), caches=not air_gapped)
+    content = _lab_nodes(name, state, tags, artifacts, echo, node_os=node_os, air_gapped=air_gapped)
     path = labfile.write(state / "lab.yml", content)
     version = content.get("kubernetes", {}).get("version")
     echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
@@ -111,13 +117,30 @@ def _check_releases(node_os: dict[str, str], artifacts: Path | None) -> None:
         raise LocalLabError("; ".join(problems))
 
 
-def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str] | None = None) -> dict[str, str]:
+def _check_air_gap(node_os: dict[str, str], artifacts: Path) -> None:
+    """Refuse, before anything is made, an air-gapped node whose release's OS packages the
+    artifacts lack (they cannot be fetched later), naming the command that adds them."""
+    carried = {entry.get("release") for entry in labfile.artifacts_debs(artifacts).values()}
+    missing = sorted({release for release in node_os.values() if release not in carried})
+    if missing:
+        raise LocalLabError("; ".join(
+            f"the artifacts in {artifacts} carry no OS packages for {release} (an air-gapped lab installs "
+            f"them from there): add them with `{DEBS_COMMAND.format(release=release, path=artifacts)}`"
+            for release in missing))
+
+
+def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str] | None = None,
+                caches: bool = True) -> dict[str, str]:
     """What every local lab on this host needs (dockerd, the node images of the ``wanted``
-    releases, the host sysctls, the caches); returns each release's node image tag."""
+    releases, the host sysctls, the caches unless ``caches`` is false: an air-gapped lab uses
+    none); returns each release's node image tag."""
     host.ensure_dockerd(echo)
     tags = {release: image.ensure_image(echo, release)
             for release in sorted(wanted or {image.DEFAULT_RELEASE})}
     host.ensure_sysctls(echo)
+    if not caches:
+        echo("caches on the host: none (air-gapped: no package proxy, no registry)")
+        return tags
     echo("caches on the host (shared by all labs):")
     host.ensure_apt_cacher(echo)
     port = host.registry_port(artifacts if push_images else None)  # these artifacts' own registry
@@ -130,7 +153,7 @@ def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str]
 
 
 def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, echo: Echo, key_dir: str = "",
-               node_os: dict[str, str] | None = None) -> dict:
+               node_os: dict[str, str] | None = None, air_gapped: bool = False) -> dict:
     """One lab's network and fence (before any of its nodes starts), then its three nodes
     reachable over SSH, each from the image (``tags``) of its release (``node_os``, default
     debian-12); returns its lab file's content (the key named relative to the lab file:
@@ -141,6 +164,8 @@ def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, ec
     net = network.ensure_network(name, FENCED_CIDRS, echo)
     _write_record(name, net)
     network.ensure_fence(name, net, FENCED_CIDRS, echo)
+    if air_gapped:
+        network.ensure_air_gap(name, net, echo)
 
     echo(f"nodes of {name!r}:")
     key = nodes.ensure_key(state, echo)
@@ -166,7 +191,7 @@ def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, ec
     return labfile.render(name, addresses, str(net.gateway), artifacts,
                           key=f"{key_dir}/{key.name}" if key_dir else key.name,
                           kubernetes_version=labfile.artifacts_version(artifacts),
-                          registry_port=host.registry_port(artifacts))
+                          registry_port=host.registry_port(artifacts), air_gapped=air_gapped)
 
 
 def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = None) -> None:

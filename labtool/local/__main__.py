@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     create.add_argument("--os", default=None, help="every node's Debian release (debian-11|12|13; default debian-12)")
     create.add_argument("--node-os", default=None, help="a node's own release, e.g. cp=debian-13,w1=debian-11")
+    create.add_argument("--air-gapped", action="store_true",
+                        help="nodes reach nothing but the host's SSH; OS packages and images from the artifacts")
     destroy = sub.add_parser("destroy", help="remove the lab's containers, network and fence")
     destroy.add_argument("--name", default="labtool")
     status = sub.add_parser("status", help="show the lab's node containers")
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             from labtool.local.releases import node_releases
 
             path = local.create(args.name, args.artifacts, echo=print, push_images=not args.no_images,
-                                node_os=node_releases(args.os, args.node_os))
+                                node_os=node_releases(args.os, args.node_os), air_gapped=args.air_gapped)
             print(path)
         elif args.command == "destroy":
             local.destroy(args.name, echo=print)

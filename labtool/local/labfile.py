@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from labtool.labfile import manifest_version, read_manifest
+from labtool.labfile.manifest import manifest_debs
 from labtool.local._run import LocalLabError
 
 POD_CIDR = "10.244.0.0/16"
@@ -31,6 +32,15 @@ def artifacts_version(artifacts: Path) -> str | None:
         return None
 
 
+def artifacts_debs(artifacts: Path) -> dict:
+    """The OS packages artifacts.yml says it carries (suite -> {release, packages}); {} when none
+    or unreadable."""
+    try:
+        return manifest_debs(read_manifest(artifacts))
+    except ValueError:
+        return {}
+
+
 def render(
     name: str,
     addresses: dict[str, str],
@@ -39,12 +49,14 @@ def render(
     key: str = "id_ed25519",
     kubernetes_version: str | None = None,
     registry_port: int = 5000,
+    air_gapped: bool = False,
 ) -> dict:
     """The lab file's content for a local lab whose nodes have these addresses.
 
     ``kubernetes_version``: the artifacts' (``artifacts_version``); None leaves the key out.
     ``registry_port``: the host registry that serves these artifacts' images (each
     artifacts directory has its own: host.registry_port).
+    ``air_gapped``: everything from the artifacts (OS packages, image tarballs), no caches.
     """
     check_name(name)
     registry = f"http://{gateway}:{registry_port}"
@@ -63,7 +75,7 @@ def render(
             "service_cidr": SERVICE_CIDR,
             "pod_network": "host-gw",
         },
-        "sources": {
+        "sources": {"mode": "local", "artifacts": str(artifacts), "air_gapped": True} if air_gapped else {
             "mode": "local",
             "artifacts": str(artifacts),
             "package_proxy": f"http://{gateway}:3142",

@@ -12,6 +12,11 @@ The fence, per lab:
   the host itself goes through INPUT (allowed: apt-cacher-ng and the registry on the gateway),
   anything else — another network, the internet, the pod or service ranges — is dropped.
   The rule matches interfaces, not addresses, so pod-sourced packets are fenced as well.
+
+An air-gapped lab's fence (``air_gap_rules``) also closes the host itself: in INPUT, only
+replies from the lab's bridge to connections the host opened (the controller's SSH, its
+NodePort checks) are accepted, and everything else a node sends to the host is dropped (the
+package proxy, the registry, DNS, another lab's gateway).
 """
 
 from __future__ import annotations
@@ -98,6 +103,15 @@ def fence_rule(lab: str, bridge: str) -> list[str]:
         "-m", "comment", "--comment", fence_comment(lab),
         "-j", "DROP",
     ]  # fmt: skip
+
+
+def air_gap_rules(lab: str, bridge: str) -> list[list[str]]:
+    """The INPUT rules (iptables arguments after the chain, in order) of an air-gapped lab."""
+    comment = ["-m", "comment", "--comment", fence_comment(lab)]
+    return [
+        ["-i", bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED", *comment, "-j", "ACCEPT"],
+        ["-i", bridge, *comment, "-j", "DROP"],
+    ]
 
 
 def fence_routes(metric: int, cidrs: Iterable[str]) -> list[list[str]]:
@@ -189,16 +203,31 @@ def ensure_fence(lab: str, net: LabNetwork, cidrs: Iterable[str], echo: Callable
         echo(f"  route: {' '.join(route)}")
 
 
+def ensure_air_gap(lab: str, net: LabNetwork, echo: Callable[[str], None]) -> None:
+    """Close the host to the lab's nodes but for replies (air_gap_rules), first in INPUT."""
+    rules = air_gap_rules(lab, net.bridge)
+    if all(ok(["iptables", "-C", "INPUT", *rule]) for rule in rules):
+        echo(f"  INPUT: from {net.bridge} only replies to the host's connections (present)")
+        return
+    _remove_rules("INPUT", fence_comment(lab), lambda _line: None)
+    for position, rule in enumerate(rules, start=1):
+        run(["iptables", "-I", "INPUT", str(position), *rule])
+    echo(f"  INPUT: from {net.bridge} only replies to the host's connections (added)")
+
+
+def _remove_rules(chain: str, comment: str, echo: Callable[[str], None]) -> None:
+    for line in run(["iptables", "-S", chain], check=False).stdout.splitlines():
+        if f'"{comment}"' in line and line.startswith(f"-A {chain} "):
+            args = shlex.split(line)[2:]
+            run(["iptables", "-D", chain, *args])
+            echo(f"  {chain}: removed rule {' '.join(args)}")
+
+
 def remove_fence(lab: str, metric: int | None, cidrs: Iterable[str], echo: Callable[[str], None]) -> None:
     """Remove this lab's rules (found by their comment, so also after its network is gone)
     and its routes (by its metric); other labs' rules and routes stay."""
-    listing = run(["iptables", "-S", FENCE_CHAIN], check=False).stdout.splitlines()
-    comment = fence_comment(lab)
-    for line in listing:
-        if f'"{comment}"' in line and line.startswith(f"-A {FENCE_CHAIN} "):
-            args = shlex.split(line)[2:]
-            run(["iptables", "-D", FENCE_CHAIN, *args])
-            echo(f"  {FENCE_CHAIN}: removed rule {' '.join(args)}")
+    for chain in (FENCE_CHAIN, "INPUT"):
+        _remove_rules(chain, fence_comment(lab), echo)
     if metric is not None:
         for route in fence_routes(metric, cidrs):
             if run(["ip", "route", "del", *route], check=False).returncode == 0:

@@ -37,6 +37,14 @@ options:
     type: bool
     default: false
     description: Refresh the package index whatever its age (e.g. the proxy changed).
+  sources_list:
+    type: path
+    default: ""
+    description:
+      - Use this sources list alone instead of the node's sources (e.g. a flat repository of
+        .deb files copied to the node, for an air-gapped node), with its own package lists in
+        C(<sources_list>.lists/). Its index is refreshed when C(update_cache) is true or it has
+        none yet; C(cache_valid_time) is the node's own sources' and does not apply.
   lock_timeout:
     type: int
     default: 60
@@ -91,10 +99,27 @@ def index_age(now):
     return float("inf")
 
 
-def apt_get(module, args, lock_timeout):
+def sources_options(sources_list):
+    """apt options that read this sources list alone, with package lists of its own."""
+    if not sources_list:
+        return []
+    return ["-o", "Dir::Etc::SourceList=" + sources_list, "-o", "Dir::Etc::SourceParts=" + sources_list + ".d",
+            "-o", "Dir::State::Lists=" + sources_list + ".lists"]
+
+
+def needs_refresh(params, now):
+    if params["update_cache"]:
+        return True
+    if params["sources_list"]:
+        return not os.path.isdir(params["sources_list"] + ".lists")
+    return index_age(now) > params["cache_valid_time"]
+
+
+def apt_get(module, args, lock_timeout, sources_list=""):
     env = {"DEBIAN_FRONTEND": "noninteractive", "NEEDRESTART_MODE": "a"}
     argv = ["apt-get", "-q", "-y", "-o", "DPkg::Lock::Timeout=%d" % lock_timeout,
-            "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"] + args
+            "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+    argv += sources_options(sources_list) + args
     rc, out, err = module.run_command(argv, environ_update=env)
     if rc != 0:
         module.fail_json(msg="%s exited %d: %s" % (" ".join(argv), rc, (err or out).strip()[-2000:]),
@@ -115,21 +140,22 @@ def main():
             debconf=dict(type="list", elements="dict", default=[]),
             cache_valid_time=dict(type="int", default=86400),
             update_cache=dict(type="bool", default=False),
+            sources_list=dict(type="path", default=""),
             lock_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
     )
     params = module.params
     missing = missing_packages(module, params["names"])
-    refresh = params["update_cache"] or index_age(time.time()) > params["cache_valid_time"]
+    refresh = needs_refresh(params, time.time())
     if module.check_mode:
         module.exit_json(changed=bool(missing), installed=missing, cache_updated=False)
     if refresh:
-        apt_get(module, ["update"], params["lock_timeout"])
+        apt_get(module, ["update"], params["lock_timeout"], params["sources_list"])
     if missing:
         if params["debconf"]:
             set_debconf(module, params["debconf"])
-        apt_get(module, ["install"] + missing, params["lock_timeout"])
+        apt_get(module, ["install"] + missing, params["lock_timeout"], params["sources_list"])
         still = missing_packages(module, missing)
         if still:
             module.fail_json(msg="apt-get install succeeded but dpkg lists %s as not installed" % ", ".join(still))

@@ -104,3 +104,21 @@ def test_a_package_dpkg_still_lacks_after_the_install_fails(fake_apt):
     result = run(fake_apt, names=["socat"], cache_valid_time=10**10)
     assert result["failed"] is True
     assert result["msg"] == "apt-get install succeeded but dpkg lists socat as not installed"
+
+
+def test_a_sources_list_is_read_alone_with_lists_of_its_own_refreshed_when_it_has_none(fake_apt):
+    sources = str(fake_apt / "debs" / "bookworm.list")
+    result = run(fake_apt, names=["socat"], cache_valid_time=10**10, sources_list=sources)
+    assert result["changed"] is True and result["cache_updated"] is True
+    update, install = calls(fake_apt)
+    for call in (update, install):
+        assert f"Dir::Etc::SourceList={sources} " in call
+        assert f"Dir::State::Lists={sources}.lists " in call
+    assert update.endswith(" update") and install.endswith(" install socat")
+
+
+def test_a_sources_list_whose_lists_exist_is_not_refreshed_by_age(fake_apt):
+    sources = fake_apt / "bookworm.list"
+    Path(f"{sources}.lists").mkdir()
+    result = run(fake_apt, names=["iptables"], cache_valid_time=0, sources_list=str(sources))
+    assert result["cache_updated"] is False and calls(fake_apt) == []

@@ -22,6 +22,7 @@ CONTRACT_VARS = [
     "lab_sources_mode", "lab_artifacts_dir", "lab_package_proxy", "lab_proxy", "lab_no_proxy",
     "lab_kube_packages_url",
     "lab_image_repository", "lab_registry_mirrors", "lab_flannel_manifest_url", "lab_local_images",
+    "lab_air_gapped",
     "lab_workloads",
     "ansible_ssh_common_args",
 ]
