@@ -21,6 +21,7 @@ from labtool.labfile.values import (
     NODE_PORT_RANGE,
     URL_RE,
     Image,
+    ImagePart,
     K8sName,
     LabelValue,
     Port,
@@ -197,9 +198,14 @@ class Sources(_Strict):
     proxy_password_file: Path | None = None
     no_proxy: NoProxy = Field(default_factory=list)  # labtool adds nodes, CIDRs, cluster names
     kube_packages_url: str = ""
+    kube_packages_layout: Literal["pkgs", "pkgs-no-colons", "legacy"] = "pkgs"
     image_repository: str = "registry.k8s.io"
     registry_mirrors: dict[str, list[str]] = Field(default_factory=dict)
     flannel_manifest_url: str = ""
+    docker_repo_url: str = ""  # RHEL nodes: a mirror of download.docker.com/linux/centos
+    coredns_image_repository: ImagePart = ""  # kubeadm's dns.imageRepository ("" = image_repository)
+    coredns_image_tag: ImagePart = ""  # kubeadm's dns.imageTag ("" = kubeadm's own)
+    pause_image: ImagePart = ""  # containerd's sandbox image ("" = <image_repository>/pause:<kubeadm's tag>)
     # mode local: each node imports every image tarball, or pulls what it runs from the registry mirrors
     local_images: Literal["import", "mirror"] = "import"
     air_gapped: bool = False  # mode local and nothing but SSH: the OS packages from the artifacts too
@@ -219,7 +225,7 @@ class Sources(_Strict):
     _proxy_password_file = field_validator("proxy_password_file", mode="before")(_password_file)
     _proxy_settings = model_validator(mode="after")(proxy_settings)
 
-    @field_validator("kube_packages_url", "flannel_manifest_url")
+    @field_validator("kube_packages_url", "flannel_manifest_url", "docker_repo_url")
     @classmethod
     def _url(cls, v: str) -> str:
         return url_or_empty(v.strip(), "a base URL")

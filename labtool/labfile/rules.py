@@ -26,6 +26,7 @@ from labtool.labfile.problems import Found, KeyedError, Loc, type_name
 from labtool.labfile.values import (
     DEFAULT_ONLINE_KUBERNETES_VERSION,
     FIRST_ONLINE_MINOR,
+    LEGACY_LAST_PATCH,
     SUPPORTED_MINORS,
     is_ip,
     parse_version,
@@ -148,12 +149,64 @@ def _source_rules(k8s: dict[str, Any], sources: dict[str, Any], base_dir: Path) 
                     f"starts there; kubernetes.version is {version}); use mode local or mirror"))
     if mode == "mirror" and not sources.get("kube_packages_url"):
         out.append((("sources", "kube_packages_url"),
-                    "required when sources.mode is mirror (a URL laid out like pkgs.k8s.io)"))
+                    "required when sources.mode is mirror (the base URL of a Kubernetes package "
+                    "mirror, laid out as sources.kube_packages_layout says)"))
+    if mode == "mirror" and parsed:
+        out.extend(_layout_rules(sources, version, parsed))
     if mode == "local" and isinstance(sources.get("artifacts", "./artifacts"), str):
         out.extend(_artifact_rules(k8s, sources, parsed, base_dir))
     if sources.get("air_gapped") is True:
         out.extend(_air_gap_rules(sources, mode))
+    return [*out, *_settings_for_other_modes(sources, mode), *_settings_for_other_keys(k8s, sources)]
+
+
+# The sources keys that one mode alone reads: in any other mode they would be silently ignored.
+_MODE_OF_KEY = {
+    "kube_packages_url": "mirror", "kube_packages_layout": "mirror", "docker_repo_url": "mirror",
+    "flannel_manifest_url": "mirror", "coredns_image_repository": "mirror",
+    "coredns_image_tag": "mirror", "pause_image": "mirror",
+    "artifacts": "local", "local_images": "local",
+}
+
+
+def _settings_for_other_modes(sources: dict[str, Any], mode: Any) -> Found:
+    if mode not in ("online", "mirror", "local"):
+        return []  # reported by the model
+    return [(("sources", key), f"belongs to sources.mode {owner}; this lab's mode is {mode}, "
+             f"which never reads it (remove it, or set sources.mode: {owner})")
+            for key, owner in _MODE_OF_KEY.items() if key in sources and owner != mode]
+
+
+def _settings_for_other_keys(k8s: dict[str, Any], sources: dict[str, Any]) -> Found:
+    """Mirror settings of a part the lab leaves out: flannel's manifest, CoreDNS's image."""
+    out: Found = []
+    pod_network = k8s.get("pod_network", Kubernetes.model_fields["pod_network"].default)
+    if "flannel_manifest_url" in sources and pod_network != "flannel":
+        out.append((("sources", "flannel_manifest_url"), f"only read with kubernetes.pod_network: "
+                    f"flannel; this lab's pod network is {pod_network}"))
+    if k8s.get("coredns") is False:
+        out.extend((("sources", key), "only read when kubernetes.coredns is true; this lab "
+                    "installs no CoreDNS") for key in ("coredns_image_repository", "coredns_image_tag")
+                   if key in sources)
     return out
+
+
+def _layout_rules(sources: dict[str, Any], version: Any, parsed: tuple[int, int, int]) -> Found:
+    """The versions the legacy package layout serves (values.LEGACY_LAST_PATCH)."""
+    layout = sources.get("kube_packages_layout", "pkgs")
+    _, minor, patch = parsed
+    at = ("sources", "kube_packages_layout") if "kube_packages_layout" in sources else ("kubernetes", "version")
+    if layout != "legacy":
+        return []
+    last = LEGACY_LAST_PATCH.get(minor)
+    if last is None:
+        return [(at, f"the legacy layout (apt.kubernetes.io, yum.kubernetes.io) never had Kubernetes "
+                 f"1.{minor}: it was frozen on 13 September 2023 at 1.28.2; 1.29 and later are "
+                 "served by pkgs.k8s.io's layouts only (kube_packages_layout: pkgs or pkgs-no-colons)")]
+    if patch > last:
+        return [(at, f"the legacy layout's last 1.{minor} is 1.{minor}.{last} (it was frozen on "
+                 f"13 September 2023); kubernetes.version is {version}")]
+    return []
 
 
 def _air_gap_rules(sources: dict[str, Any], mode: Any) -> Found:

@@ -13,6 +13,12 @@ from pydantic import AfterValidator
 DEFAULT_ONLINE_KUBERNETES_VERSION = "1.34.1"
 SUPPORTED_MINORS = range(20, 36)  # 1.20 – 1.35
 FIRST_ONLINE_MINOR = 24  # pkgs.k8s.io starts at 1.24
+# The layouts a Kubernetes package mirror uses (sources.kube_packages_layout), and the versions
+# each serves. pkgs.k8s.io starts at v1.24.0 (kubernetes.io/blog/2023/08/15/pkgs-k8s-io-introduction);
+# the Google-hosted apt.kubernetes.io / yum.kubernetes.io ("legacy") served v1.5 on and were
+# frozen on 13 September 2023 (kubernetes.io/blog/2023/08/31/legacy-package-repository-deprecation):
+# the last patch of each minor published there, up to that day's 1.28.2, 1.27.6, 1.26.9, 1.25.14.
+LEGACY_LAST_PATCH = {20: 15, 21: 14, 22: 17, 23: 17, 24: 17, 25: 14, 26: 9, 27: 6, 28: 2}
 NODE_PORT_RANGE = (30000, 32767)
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
@@ -78,6 +84,15 @@ def _image(v: str) -> str:
     return v
 
 
+def _image_part(v: str) -> str:
+    """An image reference, or its repository or tag alone; "" for the default."""
+    v = v.strip()
+    if any(c.isspace() for c in v) or "://" in v:
+        raise ValueError(f"{v!r} is not an image name (no scheme, no spaces), "
+                         "e.g. registry.aliyuncs.com/google_containers/pause:3.2")
+    return v
+
+
 def _replicas(v: int) -> int:
     if v < 1:
         raise ValueError(f"replicas must be at least 1, not {v}")
@@ -88,6 +103,7 @@ Port = Annotated[int, AfterValidator(_port)]
 K8sName = Annotated[str, AfterValidator(_k8s_name)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Image = Annotated[str, AfterValidator(_image)]
+ImagePart = Annotated[str, AfterValidator(_image_part)]
 Replicas = Annotated[int, AfterValidator(_replicas)]
 
 

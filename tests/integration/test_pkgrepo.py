@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.request
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,14 +97,14 @@ def proxy():
     server.close()
 
 
-def apt(tmp: Path, url: str, *args: str, conf: str = "") -> subprocess.CompletedProcess:
-    """apt-get/apt-cache with a sources list of our own and the repository's Release.key, as
-    kube_packages configures a node (deb [signed-by=...] <url>/core:/stable:/v1.20/deb/ /)."""
-    repo_url = f"{url}/core:/stable:/v1.20/deb/"
+def apt(tmp: Path, url: str, *args: str, conf: str = "", source: str = "", key: str = "kubernetes.asc"
+        ) -> subprocess.CompletedProcess:
+    """apt-get/apt-cache with a sources list of our own and the repository's key, as
+    kube_packages configures a node (by default deb [signed-by=...] <url>/core:/stable:/v1.20/deb/ /)."""
+    source = source or f"{url}/core:/stable:/v1.20/deb/ /"
     (tmp / "lists/partial").mkdir(parents=True, exist_ok=True)
     (tmp / "cache/archives/partial").mkdir(parents=True, exist_ok=True)
-    key = tmp / "kubernetes.asc"
-    (tmp / "kubernetes.list").write_text(f"deb [signed-by={key}] {repo_url} /\n")
+    (tmp / "kubernetes.list").write_text(f"deb [signed-by={tmp / key}] {source}\n")
     (tmp / "apt.conf").write_text(conf + "\n".join([
         f'Dir::Etc::SourceList "{tmp / "kubernetes.list"}";', 'Dir::Etc::SourceParts "/nonexistent";',
         f'Dir::State::Lists "{tmp / "lists"}";', f'Dir::Cache "{tmp / "cache"}";',
@@ -207,3 +208,91 @@ def test_online_sources_leave_no_direct_setting_behind(tmp_path):
     done = render_direct(tmp_path, {"kube_packages_source": "online"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "02labtool-kubernetes-mirror").exists()
+
+
+def role_apt_source(tmp: Path, layout: str, mirror: str, version: str = "1.20.2", family: str = "Debian") -> dict:
+    """What kube_packages writes on a node of ``family`` for a mirror in ``layout`` (vars/main.yml
+    and vars/<family>.yml): the keys' URLs, apt's keyring and source (repository URL and suite)."""
+    play = tmp / "source.yml"
+    play.write_text(yaml.safe_dump([{
+        "name": "kube_packages: the repository of a mirror", "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "Load the role's vars", "ansible.builtin.include_vars": {"file": str(f)}}
+                  for f in (ROOT / "roles/kube_packages/vars/main.yml", ROOT / f"roles/kube_packages/vars/{family}.yml")]
+        + [{"name": "Print them", "ansible.builtin.copy": {"dest": str(tmp / "source.json"), "content": (
+            "{{ {'key': _kube_packages_key_urls[0], 'keys': _kube_packages_key_urls, 'keyring': _kube_packages_keyring,"
+            " 'repo': _kube_packages_repo_url, 'source': _kube_packages_repo_url ~ ' ' ~ _kube_packages_apt_suite}"
+            " | to_json }}")}}]}]))
+    env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+           "PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(Path.home())}
+    extra = {"kube_packages_source": "mirror", "kube_packages_mirror_url": mirror + "/",
+             "kube_packages_mirror_layout": layout, "kube_packages_version": version}
+    done = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(play),
+                           "-e", json.dumps(extra)], capture_output=True, text=True, env=env, cwd=tmp)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((tmp / "source.json").read_text())
+
+
+@pytest.mark.parametrize("layout, source, key, revision", [
+    ("pkgs", "/core:/stable:/v1.20/deb/ /", "/core:/stable:/v1.20/deb/Release.key", "1.1"),
+    ("pkgs-no-colons", "/core/stable/v1.20/deb/ /", "/core/stable/v1.20/deb/Release.key", "1.1"),
+    ("legacy", "/apt/ kubernetes-xenial main", "/apt/doc/apt-key.gpg", "00"),
+])
+def test_every_layout_is_served_signed_as_the_role_reads_it(repo, mirror, tmp_path, layout, source, key, revision):
+    """Issue 21: the role's apt source for each layout, against the repository that tools/mirror
+    serves in that layout: apt verifies the signature with the layout's own key file (the legacy
+    one a binary keyring, as packages.cloud.google.com's apt-key.gpg) and offers the packages."""
+    written = role_apt_source(tmp_path, layout, mirror)
+    assert written["source"] == mirror + source and written["key"] == mirror + key
+    keyring = Path(written["keyring"]).name
+    assert keyring == ("kubernetes.gpg" if layout == "legacy" else "kubernetes.asc")
+    with urllib.request.urlopen(written["key"]) as resp:  # noqa: S310 - the test's own server
+        (tmp_path / keyring).write_bytes(resp.read())
+    update = apt(tmp_path, mirror, "apt-get", "update", source=written["source"], key=keyring)
+    assert update.returncode == 0 and "W:" not in update.stdout + update.stderr, update.stdout + update.stderr
+    madison = apt(tmp_path, mirror, "apt-cache", "madison", "kubeadm", source=written["source"], key=keyring)
+    assert f"1.20.2-{revision}" in madison.stdout, madison.stdout
+
+
+# The README's sources: blocks for mirrors in China, and the URLs each mirror documents
+# (README, Mirrors: Aliyun's developer.aliyun.com/mirror/kubernetes, TUNA's help page, USTC's).
+README_MIRRORS = [
+    ("https://mirrors.aliyun.com/kubernetes", "legacy", "1.20.2",
+     "https://mirrors.aliyun.com/kubernetes/apt/ kubernetes-xenial main",
+     "https://mirrors.aliyun.com/kubernetes/apt/doc/apt-key.gpg"),
+    ("https://mirrors.aliyun.com/kubernetes-new", "pkgs-no-colons", "1.29.0",
+     "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.29/deb/ /",
+     "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.29/deb/Release.key"),
+    ("https://mirrors.tuna.tsinghua.edu.cn/kubernetes", "pkgs", "1.30.4",
+     "https://mirrors.tuna.tsinghua.edu.cn/kubernetes/core:/stable:/v1.30/deb/ /",
+     "https://mirrors.tuna.tsinghua.edu.cn/kubernetes/core:/stable:/v1.30/deb/Release.key"),
+    ("https://mirrors.ustc.edu.cn/kubernetes", "pkgs", "1.31.0",
+     "https://mirrors.ustc.edu.cn/kubernetes/core:/stable:/v1.31/deb/ /",
+     "https://mirrors.ustc.edu.cn/kubernetes/core:/stable:/v1.31/deb/Release.key"),
+]
+
+
+@pytest.mark.parametrize("url, layout, version, source, key", README_MIRRORS, ids=[m[0] for m in README_MIRRORS])
+def test_the_readme_mirror_blocks_give_the_documented_urls(tmp_path, url, layout, version, source, key):
+    readme = (ROOT / "README.md").read_text()
+    assert f"kube_packages_url: {url} " in readme and f"kube_packages_layout: {layout}" in readme
+    written = role_apt_source(tmp_path, layout, url, version)
+    assert (written["source"], written["key"]) == (source, key)
+
+
+@pytest.mark.parametrize("url, layout, version, repo, keys", [
+    ("https://mirrors.aliyun.com/kubernetes", "legacy", "1.20.2",
+     "https://mirrors.aliyun.com/kubernetes/yum/repos/kubernetes-el7-$basearch/",
+     ["https://mirrors.aliyun.com/kubernetes/yum/doc/yum-key.gpg",
+      "https://mirrors.aliyun.com/kubernetes/yum/doc/rpm-package-key.gpg"]),
+    ("https://mirrors.aliyun.com/kubernetes-new", "pkgs-no-colons", "1.28.2",
+     "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.28/rpm/",
+     ["https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.28/rpm/repodata/repomd.xml.key"]),
+    ("https://mirrors.ustc.edu.cn/kubernetes", "pkgs", "1.34.1",
+     "https://mirrors.ustc.edu.cn/kubernetes/core:/stable:/v1.34/rpm/",
+     ["https://mirrors.ustc.edu.cn/kubernetes/core:/stable:/v1.34/rpm/repodata/repomd.xml.key"]),
+])
+def test_the_rhel_repository_of_each_layout_is_the_documented_one(tmp_path, url, layout, version, repo, keys):
+    """No RHEL node runs here: the yum repository and keys the role gives dnf, for each layout,
+    against the ones the mirrors document (README, Mirrors)."""
+    written = role_apt_source(tmp_path, layout, url, version, family="RedHat")
+    assert (written["repo"], written["keys"]) == (repo, keys)

@@ -2,11 +2,18 @@
 
 A tool for instructors who want a mirror of their own artifacts; the molecule scenario `mirror` and CI use it to give the nodes
 
-* a Debian package repository laid out exactly like pkgs.k8s.io, ``<root>/core:/stable:/v<minor>/deb/``:
-  a flat repository (``deb [signed-by=…] <url>/core:/stable:/v1.20/deb/ /``) with ``Packages``,
-  ``Release``, ``InRelease`` and ``Release.gpg`` signed by a key made for the test, and
-  ``Release.key`` beside them; it holds kubeadm, kubelet, kubectl, kubernetes-cni and cri-tools
-  with the dependencies and file locations of the upstream packages of that era;
+* the Debian package repositories of every layout a mirror uses (sources.kube_packages_layout),
+  each signed as upstream signs it, by a key made for the test:
+  - ``pkgs``, exactly like pkgs.k8s.io, ``<root>/core:/stable:/v<minor>/deb/``: a flat repository
+    (``deb [signed-by=…] <url>/core:/stable:/v1.20/deb/ /``) with ``Packages``, ``Release``,
+    ``InRelease`` and ``Release.gpg``, and the armored ``Release.key`` beside them;
+  - ``pkgs-no-colons``, the same tree at ``<root>/core/stable/v<minor>/deb/`` (a link to it);
+  - ``legacy``, like apt.kubernetes.io (packages.cloud.google.com/apt): ``<root>/apt/`` with
+    ``dists/kubernetes-xenial/{Release,InRelease,Release.gpg}``, component ``main``, the packages
+    in ``pool/`` at upstream's revision ``-00``, and the binary keyring ``doc/apt-key.gpg``
+    (``deb [signed-by=…] <url>/apt/ kubernetes-xenial main``);
+  each holds kubeadm, kubelet, kubectl, kubernetes-cni and cri-tools with the dependencies and
+  file locations of the upstream packages of that era (no yum layout: no rpm tooling here);
 * a small HTTP server for it on the host (the nodes' Docker network gateway);
 * the images kubeadm asks for in the host registry, under kubeadm's own tags.
 
@@ -51,6 +58,8 @@ LOG_DIR = Path("/var/log/labtool")
 DEFAULT_PORT = 8088
 KEY_UID = "labtool test package mirror <mirror@labtool.invalid>"
 DEB_REVISION = "1.1"  # pkgs.k8s.io's revision style: 1.30.0-1.1
+LEGACY_REVISION = "00"  # apt.kubernetes.io's: 1.20.2-00
+LEGACY_SUITE = "kubernetes-xenial"  # the one suite apt.kubernetes.io served every Debian and Ubuntu
 MAINTAINER = "labtool test tooling <mirror@labtool.invalid>"
 CNI_SOURCE = Path("/usr/lib/cni")  # where tools/artifacts/build.sh copies the CNI plugins from
 MANIFEST_TYPES = (
@@ -178,8 +187,8 @@ fi
 }
 
 
-def build_deb(pkg: dict, artifacts: Path, staging: Path, out_dir: Path) -> Path:
-    root = staging / pkg["name"]
+def build_deb(pkg: dict, artifacts: Path, staging: Path, out_dir: Path, revision: str) -> Path:
+    root = staging / revision / pkg["name"]
     (root / "DEBIAN").mkdir(parents=True)
     for dest, src in pkg["files"].items():
         target = root / dest
@@ -191,7 +200,7 @@ def build_deb(pkg: dict, artifacts: Path, staging: Path, out_dir: Path) -> Path:
         doc.parent.mkdir(parents=True)
         doc.write_text(pkg["readme"])
     size_kib = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024 + 1
-    version = f"{pkg['version']}-{DEB_REVISION}"
+    version = f"{pkg['version']}-{revision}"
     control = [
         f"Package: {pkg['name']}",
         f"Version: {version}",
@@ -247,9 +256,13 @@ def signing_key() -> str:
 # --------------------------------------------------------------------------- the repository
 
 
-def repo_dir(root: Path, version: str) -> Path:
+def repo_dir(root: Path, version: str, colons: str = ":") -> Path:
     minor = ".".join(version.lstrip("v").split(".")[:2])
-    return root / "core:" / "stable:" / f"v{minor}" / "deb"
+    return root / f"core{colons}" / f"stable{colons}" / f"v{minor}" / "deb"
+
+
+def legacy_dir(root: Path) -> Path:
+    return root / "apt"
 
 
 def recipe(artifacts: Path, cni: str) -> str:
@@ -265,51 +278,84 @@ def build(artifacts: Path, out: Path, cni: str | None) -> Path:
     version = str(manifest.get("kubernetes_version", ""))
     cni = cni or cni_version(artifacts, manifest)
     stamp = recipe(artifacts, cni)
-    deb_dir = repo_dir(out, version)
     stamp_file = out / ".labtool-mirror-stamp"
-    if stamp_file.is_file() and stamp_file.read_text().strip() == stamp and (deb_dir / "InRelease").is_file():
-        log(f"repository {deb_dir} is up to date")
-        return deb_dir
+    built = (repo_dir(out, version) / "InRelease", legacy_dir(out) / "dists" / LEGACY_SUITE / "InRelease")
+    if stamp_file.is_file() and stamp_file.read_text().strip() == stamp and all(p.is_file() for p in built):
+        log(f"repositories in {out} are up to date")
+        return out
     try:
-        return _build(artifacts, out, manifest, version, cni, stamp, deb_dir)
+        return _build(artifacts, out, manifest, version, cni, stamp)
     finally:
         stop_gpg_agent(GNUPG_HOME)
 
 
-def _build(artifacts: Path, out: Path, manifest: dict, version: str, cni: str, stamp: str, deb_dir: Path) -> Path:
+def _build(artifacts: Path, out: Path, manifest: dict, version: str, cni: str, stamp: str) -> Path:
     fpr = signing_key()
     started = time.monotonic()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".mirror-build-") as tmp:
         new = Path(tmp) / "root"
-        new_deb_dir = repo_dir(new, version)
-        (new_deb_dir / "amd64").mkdir(parents=True)
-        for pkg in packages(artifacts, manifest, cni):
-            deb = build_deb(pkg, artifacts, Path(tmp) / "staging", new_deb_dir / "amd64")
-            log(f"built {deb.relative_to(new)} ({deb.stat().st_size // 1024} KiB)")
-        # Flat repository, as pkgs.k8s.io: Filename: amd64/<name>_<version>_amd64.deb
-        index = run(["apt-ftparchive", "packages", "amd64"], cwd=new_deb_dir).stdout
-        (new_deb_dir / "Packages").write_text(index)
-        with gzip.open(new_deb_dir / "Packages.gz", "wt", compresslevel=9) as f:
-            f.write(index)
-        release = run(["apt-ftparchive",
-                       "-o", "APT::FTPArchive::Release::Origin=labtool test mirror",
-                       "-o", "APT::FTPArchive::Release::Label=labtool test mirror",
-                       "-o", "APT::FTPArchive::Release::Architectures=amd64",
-                       "-o", f"APT::FTPArchive::Release::Description=Kubernetes {version} (test stand-in for pkgs.k8s.io)",
-                       "release", "."], cwd=new_deb_dir).stdout
-        (new_deb_dir / "Release").write_text(release)
-        gpg("--local-user", fpr, "--clearsign", "--output", str(new_deb_dir / "InRelease"), str(new_deb_dir / "Release"))
-        gpg("--local-user", fpr, "--armor", "--detach-sign", "--output", str(new_deb_dir / "Release.gpg"),
-            str(new_deb_dir / "Release"))
-        (new_deb_dir / "Release.key").write_text(gpg("--armor", "--export", fpr).stdout)
+        pkgs = packages(artifacts, manifest, cni)
+        build_pkgs_layout(new, pkgs, artifacts, Path(tmp) / "staging", version, fpr)
+        build_legacy_layout(new, pkgs, artifacts, Path(tmp) / "staging", version, fpr)
         (new / ".labtool-mirror-stamp").write_text(stamp + "\n")
         old = Path(tmp) / "old"
         if out.exists():
             out.rename(old)
         new.rename(out)
-    log(f"repository {deb_dir} built in {time.monotonic() - started:.0f} s (key {fpr[-16:]})")
-    return deb_dir
+    log(f"repositories in {out} built in {time.monotonic() - started:.0f} s (key {fpr[-16:]})")
+    return out
+
+
+def release_file(directory: Path, fields: dict[str, str], fpr: str) -> None:
+    """Release, signed inline (InRelease) and detached (Release.gpg), as both upstreams sign."""
+    options = [arg for name, value in fields.items() for arg in ("-o", f"APT::FTPArchive::Release::{name}={value}")]
+    (directory / "Release").write_text(run(["apt-ftparchive", *options, "release", "."], cwd=directory).stdout)
+    gpg("--local-user", fpr, "--clearsign", "--output", str(directory / "InRelease"), str(directory / "Release"))
+    gpg("--local-user", fpr, "--armor", "--detach-sign", "--output", str(directory / "Release.gpg"),
+        str(directory / "Release"))
+
+
+def packages_index(directory: Path, cwd: Path, subdir: str) -> None:
+    """Packages and Packages.gz in ``directory``, Filename: relative to ``cwd``."""
+    index = run(["apt-ftparchive", "packages", subdir], cwd=cwd).stdout
+    (directory / "Packages").write_text(index)
+    with gzip.open(directory / "Packages.gz", "wt", compresslevel=9) as f:
+        f.write(index)
+
+
+def build_pkgs_layout(root: Path, pkgs: list[dict], artifacts: Path, staging: Path, version: str, fpr: str) -> None:
+    """pkgs.k8s.io's flat repository (Filename: amd64/<deb>), and the same tree without colons."""
+    deb_dir = repo_dir(root, version)
+    (deb_dir / "amd64").mkdir(parents=True)
+    for pkg in pkgs:
+        deb = build_deb(pkg, artifacts, staging, deb_dir / "amd64", DEB_REVISION)
+        log(f"built {deb.relative_to(root)} ({deb.stat().st_size // 1024} KiB)")
+    packages_index(deb_dir, deb_dir, "amd64")
+    release_file(deb_dir, {"Origin": "labtool test mirror", "Label": "labtool test mirror",
+                           "Architectures": "amd64",
+                           "Description": f"Kubernetes {version} (test stand-in for pkgs.k8s.io)"}, fpr)
+    (deb_dir / "Release.key").write_text(gpg("--armor", "--export", fpr).stdout)
+    no_colons = repo_dir(root, version, colons="")
+    no_colons.parent.mkdir(parents=True)
+    no_colons.symlink_to(os.path.relpath(deb_dir, no_colons.parent))
+
+
+def build_legacy_layout(root: Path, pkgs: list[dict], artifacts: Path, staging: Path, version: str, fpr: str) -> None:
+    """apt.kubernetes.io's: one suite for every version, a pool, a binary keyring in doc/."""
+    apt_dir = legacy_dir(root)
+    (apt_dir / "pool").mkdir(parents=True)
+    for pkg in pkgs:
+        deb = build_deb(pkg, artifacts, staging, apt_dir / "pool", LEGACY_REVISION)
+        log(f"built {deb.relative_to(root)} ({deb.stat().st_size // 1024} KiB)")
+    suite = apt_dir / "dists" / LEGACY_SUITE
+    (suite / "main" / "binary-amd64").mkdir(parents=True)
+    packages_index(suite / "main" / "binary-amd64", apt_dir, "pool")
+    release_file(suite, {"Origin": LEGACY_SUITE, "Label": LEGACY_SUITE, "Suite": LEGACY_SUITE,
+                         "Codename": LEGACY_SUITE, "Components": "main", "Architectures": "amd64",
+                         "Description": f"Kubernetes {version} (test stand-in for apt.kubernetes.io)"}, fpr)
+    (apt_dir / "doc").mkdir()
+    gpg("--export", "--output", str(apt_dir / "doc" / "apt-key.gpg"), fpr)
 
 
 # --------------------------------------------------------------------------- the HTTP server
