@@ -23,6 +23,7 @@ debian_packages=(
   librsvg2-bin  # rsvg-convert: tests render labtool explain's SVG to PNG
   shellcheck    # ansible-test sanity checks the collection's shell scripts with it
   chromium      # headless: the class board's browser test (molecule classroom) loads labtool progress --serve
+  squid         # molecule workshop: the proxy on the lab network's gateway, the nodes' only way out
 )
 
 step() { printf '\n==> %s\n' "$*"; }

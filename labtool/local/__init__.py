@@ -77,6 +77,7 @@ def create(
     state: Path | None = None,
     node_os: dict[str, str] | None = None,
     air_gapped: bool = False,
+    proxy_port: int | None = None,
 ) -> Path:
     """Set up the host and start the lab's three node containers; return the lab file's path.
 
@@ -86,6 +87,8 @@ def create(
     ``node_os``: node -> Debian release (releases.node_releases); default debian-12 for all.
     ``air_gapped``: the nodes reach nothing but the host's SSH replies (network.air_gap_rules);
     the artifacts must carry every node release's OS packages; no host caches are used.
+    ``proxy_port``: the nodes reach the host's caches and registry only through a proxy on
+    the gateway at this port (yours to start there), which the lab file names as sources.proxy.
     """
     started = time.monotonic()
     labfile.check_name(name)
@@ -101,7 +104,8 @@ def create(
 
     echo(f"local lab {name!r}: host set-up")
     tags = _host_setup(artifacts, push_images, echo, set(node_os.values()), caches=not air_gapped)
-    content = _lab_nodes(name, state, tags, artifacts, echo, node_os=node_os, air_gapped=air_gapped)
+    content = _lab_nodes(name, state, tags, artifacts, echo, node_os=node_os, air_gapped=air_gapped,
+                         proxy_port=proxy_port)
     path = labfile.write(state / "lab.yml", content)
     version = content.get("kubernetes", {}).get("version")
     echo(f"lab file: {path}, Kubernetes {version or '(none in artifacts.yml)'}"
@@ -153,7 +157,8 @@ def _host_setup(artifacts: Path, push_images: bool, echo: Echo, wanted: set[str]
 
 
 def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, echo: Echo, key_dir: str = "",
-               node_os: dict[str, str] | None = None, air_gapped: bool = False) -> dict:
+               node_os: dict[str, str] | None = None, air_gapped: bool = False,
+               proxy_port: int | None = None) -> dict:
     """One lab's network and fence (before any of its nodes starts), then its three nodes
     reachable over SSH, each from the image (``tags``) of its release (``node_os``, default
     debian-12); returns its lab file's content (the key named relative to the lab file:
@@ -164,8 +169,8 @@ def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, ec
     net = network.ensure_network(name, FENCED_CIDRS, echo)
     _write_record(name, net)
     network.ensure_fence(name, net, FENCED_CIDRS, echo)
-    if air_gapped:
-        network.ensure_air_gap(name, net, echo)
+    if air_gapped or proxy_port:
+        network.ensure_air_gap(name, net, echo, proxy_port)
 
     echo(f"nodes of {name!r}:")
     key = nodes.ensure_key(state, echo)
@@ -191,7 +196,8 @@ def _lab_nodes(name: str, state: Path, tags: dict[str, str], artifacts: Path, ec
     return labfile.render(name, addresses, str(net.gateway), artifacts,
                           key=f"{key_dir}/{key.name}" if key_dir else key.name,
                           kubernetes_version=labfile.artifacts_version(artifacts),
-                          registry_port=host.registry_port(artifacts), air_gapped=air_gapped)
+                          registry_port=host.registry_port(artifacts), air_gapped=air_gapped,
+                          proxy_port=proxy_port)
 
 
 def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = None) -> None:

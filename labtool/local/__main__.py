@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--node-os", default=None, help="a node's own release, e.g. cp=debian-13,w1=debian-11")
     create.add_argument("--air-gapped", action="store_true",
                         help="nodes reach nothing but the host's SSH; OS packages and images from the artifacts")
+    create.add_argument("--proxy-only", type=int, default=None, metavar="PORT",
+                        help="nodes reach the host's caches only through a proxy on the gateway at PORT (yours)")
     destroy = sub.add_parser("destroy", help="remove the lab's containers, network and fence")
     destroy.add_argument("--name", default="labtool")
     status = sub.add_parser("status", help="show the lab's node containers")
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             from labtool.local.releases import node_releases
 
             path = local.create(args.name, args.artifacts, echo=print, push_images=not args.no_images,
-                                node_os=node_releases(args.os, args.node_os), air_gapped=args.air_gapped)
+                                node_os=node_releases(args.os, args.node_os), air_gapped=args.air_gapped,
+                                proxy_port=args.proxy_only)
             print(path)
         elif args.command == "destroy":
             local.destroy(args.name, echo=print)

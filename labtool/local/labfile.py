@@ -50,6 +50,7 @@ def render(
     kubernetes_version: str | None = None,
     registry_port: int = 5000,
     air_gapped: bool = False,
+    proxy_port: int | None = None,
 ) -> dict:
     """The lab file's content for a local lab whose nodes have these addresses.
 
@@ -57,6 +58,7 @@ def render(
     ``registry_port``: the host registry that serves these artifacts' images (each
     artifacts directory has its own: host.registry_port).
     ``air_gapped``: everything from the artifacts (OS packages, image tarballs), no caches.
+    ``proxy_port``: everything through the proxy on the gateway at that port.
     """
     check_name(name)
     registry = f"http://{gateway}:{registry_port}"
@@ -78,7 +80,8 @@ def render(
         "sources": {"mode": "local", "artifacts": str(artifacts), "air_gapped": True} if air_gapped else {
             "mode": "local",
             "artifacts": str(artifacts),
-            "package_proxy": f"http://{gateway}:3142",
+            # behind the proxy, packages go through it too (it reaches the gateway's cache)
+            **({"proxy": f"http://{gateway}:{proxy_port}"} if proxy_port else {"package_proxy": f"http://{gateway}:3142"}),
             "registry_mirrors": {host: [registry] for host in MIRRORED_REGISTRIES},
             "local_images": "mirror",  # the host registry serves every artifact image
         },

@@ -17,6 +17,8 @@ An air-gapped lab's fence (``air_gap_rules``) also closes the host itself: in IN
 replies from the lab's bridge to connections the host opened (the controller's SSH, its
 NodePort checks) are accepted, and everything else a node sends to the host is dropped (the
 package proxy, the registry, DNS, another lab's gateway).
+A lab behind a proxy (``--proxy-only PORT``) has the same fence with one door: the proxy on
+its gateway, the only way to the host's package cache and registry.
 """
 
 from __future__ import annotations
@@ -105,11 +107,15 @@ def fence_rule(lab: str, bridge: str) -> list[str]:
     ]  # fmt: skip
 
 
-def air_gap_rules(lab: str, bridge: str) -> list[list[str]]:
-    """The INPUT rules (iptables arguments after the chain, in order) of an air-gapped lab."""
+def air_gap_rules(lab: str, bridge: str, proxy: tuple[str, int] | None = None) -> list[list[str]]:
+    """The INPUT rules (iptables arguments after the chain, in order) of an air-gapped lab;
+    ``proxy`` (address, port): of a lab whose nodes reach the host only through that proxy."""
     comment = ["-m", "comment", "--comment", fence_comment(lab)]
+    through = ([["-i", bridge, "-d", proxy[0], "-p", "tcp", "--dport", str(proxy[1]), *comment, "-j", "ACCEPT"]]
+               if proxy else [])
     return [
         ["-i", bridge, "-m", "conntrack", "--ctstate", "ESTABLISHED", *comment, "-j", "ACCEPT"],
+        *through,
         ["-i", bridge, *comment, "-j", "DROP"],
     ]
 
@@ -203,16 +209,18 @@ def ensure_fence(lab: str, net: LabNetwork, cidrs: Iterable[str], echo: Callable
         echo(f"  route: {' '.join(route)}")
 
 
-def ensure_air_gap(lab: str, net: LabNetwork, echo: Callable[[str], None]) -> None:
-    """Close the host to the lab's nodes but for replies (air_gap_rules), first in INPUT."""
-    rules = air_gap_rules(lab, net.bridge)
+def ensure_air_gap(lab: str, net: LabNetwork, echo: Callable[[str], None], proxy_port: int | None = None) -> None:
+    """Close the host to the lab's nodes but for replies (air_gap_rules), first in INPUT;
+    ``proxy_port``: and for the proxy on the gateway at that port."""
+    rules = air_gap_rules(lab, net.bridge, (str(net.gateway), proxy_port) if proxy_port else None)
+    what = f"only replies to the host's connections{f' and the proxy on port {proxy_port}' if proxy_port else ''}"
     if all(ok(["iptables", "-C", "INPUT", *rule]) for rule in rules):
-        echo(f"  INPUT: from {net.bridge} only replies to the host's connections (present)")
+        echo(f"  INPUT: from {net.bridge} {what} (present)")
         return
     _remove_rules("INPUT", fence_comment(lab), lambda _line: None)
     for position, rule in enumerate(rules, start=1):
         run(["iptables", "-I", "INPUT", str(position), *rule])
-    echo(f"  INPUT: from {net.bridge} only replies to the host's connections (added)")
+    echo(f"  INPUT: from {net.bridge} {what} (added)")
 
 
 def _remove_rules(chain: str, comment: str, echo: Callable[[str], None]) -> None:

@@ -86,3 +86,10 @@ def test_node_addresses_are_fixed_inside_the_subnet():
     )
     assert [str(net.node_address(i)) for i in range(3)] == ["172.24.3.10", "172.24.3.11", "172.24.3.12"]
     assert net.route_metric == network.ROUTE_METRIC_BASE + 3
+
+
+def test_the_proxy_fence_lets_the_nodes_reach_the_host_only_through_the_proxy():
+    rules = network.air_gap_rules("h21p", "lt-0123456789", ("172.24.7.1", 3128))
+    assert [r[-1] for r in rules] == ["ACCEPT", "ACCEPT", "DROP"]
+    assert " ".join(rules[1]).startswith("-i lt-0123456789 -d 172.24.7.1 -p tcp --dport 3128 ")
+    assert all("labtool fence h21p" in r for r in rules)  # removed with the lab's other rules

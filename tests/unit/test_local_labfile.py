@@ -84,3 +84,12 @@ def test_artifacts_without_a_manifest_leave_the_version_out(tmp_path):
 def test_bad_lab_names_are_refused(name):
     with pytest.raises(LocalLabError, match="lab name"):
         labfile.check_name(name)
+
+
+def test_a_lab_behind_the_proxy_names_it_instead_of_the_package_cache(tmp_path, artifacts):
+    content = labfile.render("molecule", ADDRESSES, "172.24.7.1", artifacts, proxy_port=3128)
+    assert content["sources"]["proxy"] == "http://172.24.7.1:3128"
+    assert "package_proxy" not in content["sources"]
+    (tmp_path / "id_ed25519").write_text("key\n")
+    lab = load_lab(labfile.write(tmp_path / "lab.yml", content))
+    assert lab.sources.proxy == "http://172.24.7.1:3128"
