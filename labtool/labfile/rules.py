@@ -27,6 +27,7 @@ from labtool.labfile.values import (
     DEFAULT_ONLINE_KUBERNETES_VERSION,
     FIRST_ONLINE_MINOR,
     LEGACY_LAST_PATCH,
+    PKGS_LAYOUTS,
     SUPPORTED_MINORS,
     is_ip,
     parse_version,
@@ -192,10 +193,14 @@ def _settings_for_other_keys(k8s: dict[str, Any], sources: dict[str, Any]) -> Fo
 
 
 def _layout_rules(sources: dict[str, Any], version: Any, parsed: tuple[int, int, int]) -> Found:
-    """The versions the legacy package layout serves (values.LEGACY_LAST_PATCH)."""
+    """The versions each package layout serves (values.PKGS_LAYOUTS, LEGACY_LAST_PATCH)."""
     layout = sources.get("kube_packages_layout", "pkgs")
     _, minor, patch = parsed
     at = ("sources", "kube_packages_layout") if "kube_packages_layout" in sources else ("kubernetes", "version")
+    if layout in PKGS_LAYOUTS and minor < FIRST_ONLINE_MINOR:
+        return [(at, f"the {layout} layout (pkgs.k8s.io's) starts at 1.{FIRST_ONLINE_MINOR}, and "
+                 f"kubernetes.version is {version}: Kubernetes 1.20–1.28 come from a mirror of the "
+                 "legacy layout (kube_packages_layout: legacy), or from mode local")]
     if layout != "legacy":
         return []
     last = LEGACY_LAST_PATCH.get(minor)

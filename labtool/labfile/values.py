@@ -18,6 +18,7 @@ FIRST_ONLINE_MINOR = 24  # pkgs.k8s.io starts at 1.24
 # the Google-hosted apt.kubernetes.io / yum.kubernetes.io ("legacy") served v1.5 on and were
 # frozen on 13 September 2023 (kubernetes.io/blog/2023/08/31/legacy-package-repository-deprecation):
 # the last patch of each minor published there, up to that day's 1.28.2, 1.27.6, 1.26.9, 1.25.14.
+PKGS_LAYOUTS = ("pkgs", "pkgs-no-colons")  # the third is "legacy"
 LEGACY_LAST_PATCH = {20: 15, 21: 14, 22: 17, 23: 17, 24: 17, 25: 14, 26: 9, 27: 6, 28: 2}
 NODE_PORT_RANGE = (30000, 32767)
 

@@ -40,6 +40,20 @@ def test_the_layout_defaults_to_pkgs_k8s_io(write_lab):
     assert lab.sources.kube_packages_layout == "pkgs"
 
 
+@pytest.mark.parametrize("layout", ["pkgs", "pkgs-no-colons"])
+def test_the_walkthrough_version_on_a_pkgs_layout_is_refused(write_lab, layout):
+    found = _problems(write_lab, _lab("1.20.2", f"mode: mirror, kube_packages_url: '{MIRROR}', "
+                                                f"kube_packages_layout: {layout}"))
+    assert list(found) == ["sources.kube_packages_layout"]
+    assert "starts at 1.24" in found["sources.kube_packages_layout"]
+    assert "kube_packages_layout: legacy" in found["sources.kube_packages_layout"]
+
+
+def test_the_default_layout_names_the_version_it_cannot_serve(write_lab):
+    found = _problems(write_lab, _lab("1.23.17", f"mode: mirror, kube_packages_url: '{MIRROR}'"))
+    assert "1.23.17" in found["kubernetes.version"] and "starts at 1.24" in found["kubernetes.version"]
+
+
 @pytest.mark.parametrize("version, words", [
     ("1.29.0", "never had Kubernetes 1.29"),
     ("1.34.1", "never had Kubernetes 1.34"),
