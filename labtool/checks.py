@@ -25,13 +25,15 @@ def sources_needed(lab: Any) -> list[str]:
     if s.proxy:
         return [u for u in (re.sub(r"//[^@/]*@", "//", s.proxy) + "/", s.package_proxy) if u]
     urls: list[str] = []
+    # flannel's manifest: GitHub's latest release, unless a mirror lab names its own copy
+    flannel_from_github = lab.kubernetes.pod_network == "flannel" and not s.flannel_manifest_url
     if s.mode == "online":
         urls += ["https://pkgs.k8s.io/", f"https://{s.image_repository}/v2/"]
-        if lab.kubernetes.pod_network == "flannel" and not s.flannel_manifest_url:
-            urls.append("https://github.com/")
     elif s.mode == "mirror":
         urls += [u for u in (s.kube_packages_url, s.flannel_manifest_url) if u]
         urls += [e.rstrip("/") + "/v2/" for endpoints in s.registry_mirrors.values() for e in endpoints]
+    if flannel_from_github and s.mode != "local":
+        urls.append("https://github.com/")
     if s.package_proxy:
         urls.append(s.package_proxy)
     return list(dict.fromkeys(urls))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from labtool.checks import sources_needed
 from labtool.inventory import build_inventory
 from labtool.labfile import LabFileError, load_lab
 
@@ -134,3 +135,14 @@ def test_an_image_setting_with_a_scheme_is_refused(write_lab):
     found = _problems(write_lab, _lab("1.30.4", f"mode: mirror, kube_packages_url: '{MIRROR}', "
                                                 "pause_image: 'http://10.0.0.1:5000/pause:3.9'"))
     assert "is not an image name" in found["sources.pause_image"]
+
+
+def test_a_mirror_lab_with_flannel_but_no_manifest_mirror_must_reach_github(write_lab):
+    """labtool check probes what the nodes will fetch: flannel's manifest from GitHub, unless the
+    mirror lab names its own copy."""
+    mirror = f"mode: mirror, kube_packages_url: '{MIRROR}'"
+    from_github = load_lab(write_lab(_lab("1.30.4", mirror, kubernetes="pod_network: flannel")))
+    own_copy = load_lab(write_lab(_lab("1.30.4", mirror + f", flannel_manifest_url: '{MIRROR}/kube-flannel.yml'",
+                                       kubernetes="pod_network: flannel")))
+    assert sources_needed(from_github) == [MIRROR, "https://github.com/"]
+    assert sources_needed(own_copy) == [MIRROR, f"{MIRROR}/kube-flannel.yml"]
