@@ -109,8 +109,9 @@ def wait_not_ready(node: str, seconds: float = 90) -> None:
 
 
 def row(out: str, check: str, node: str) -> str:
-    """The verify table's row of ``check`` on ``node`` ('' when there is none)."""
-    found = re.search(rf"^.*\b{re.escape(check)}\b\s*[│|]?\s*{re.escape(node)}\b.*$", out, re.M)
+    """The verify table's row of ``check`` on ``node`` ('' when there is none); a row of the
+    table itself (│ check │ node │ result │ detail), not the failures' one-line summary."""
+    found = re.search(rf"^\s*│\s*{re.escape(check)}\s*│\s*{re.escape(node)}\s*│.*$", out, re.M)
     return found.group(0) if found else ""
 
 
