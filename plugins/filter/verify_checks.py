@@ -220,12 +220,12 @@ def verify_nodeport_programmed(nat_read, node_port) -> bool:
     return nat_read.get("rc", 1) != 0 or bool(nodeport_rules(nat_read.get("stdout"), node_port))
 
 
-def verify_node_settled(reads, node_port, cluster: bool = False) -> bool:
+def verify_node_settled(reads, node_port, cluster: bool = False, down=()) -> bool:
     """A node's reads are worth no more waiting: its NodePort rule (verify_nodeport_programmed)
-    and, with ``cluster``, the cluster read (verify_cluster_settled)."""
+    and, with ``cluster``, the cluster read (verify_cluster_settled, ``down`` as there)."""
     reads = reads or {}
     return verify_nodeport_programmed(reads.get("nat"), node_port) and (
-        not cluster or verify_cluster_settled(reads.get("cluster")))
+        not cluster or verify_cluster_settled(reads.get("cluster"), down))
 
 
 def _unit_states(read) -> tuple[dict, str]:
@@ -247,11 +247,15 @@ def _unit_states(read) -> tuple[dict, str]:
     return {name: {k: v for k, v in props.items() if k != "Id"} for name, props in states.items()}, error
 
 
-def verify_cluster_settled(read) -> bool:
+def verify_cluster_settled(read, down=()) -> bool:
     """The cluster read is worth no more waiting: kubectl answered and kube-system has
-    settled (every pod healthy, or one in a state waiting does not mend)."""
+    settled (every pod healthy, or one in a state waiting does not mend). The pods of the
+    nodes ``down`` (unreachable in the up before) are not waited for: they cannot start
+    until the machine is back; the judgement still counts them."""
     items, failed = _listing(read)
-    return not failed and verify_kube_system(_of_namespace(items, "Pod", "kube-system"))["settled"]
+    pods = _of_namespace(items, "Pod", "kube-system")["items"]
+    waited_for = [p for p in pods if (p.get("spec") or {}).get("nodeName") not in set(down or ())]
+    return not failed and verify_kube_system({"items": waited_for})["settled"]
 
 
 def verify_cluster_checks(read, *, node: str, namespace: str, service: dict, deployment: dict,

@@ -190,6 +190,20 @@ def test_settled_follows_kube_system_only():
     assert checks.verify_cluster_settled(read(*healthy, starting)) is False
 
 
+def test_the_kube_system_pods_of_a_node_unreachable_in_the_up_are_not_waited_for():
+    # w2 powered off: its kube-proxy stays not ready until the machine is back
+    stranded = {**pod("kube-proxy-w2", ready=False), "kind": "Pod", "spec": {"nodeName": "w2"}}
+    stranded["metadata"]["namespace"] = "kube-system"
+    healthy = [{**p, "kind": "Pod", "metadata": {**p["metadata"], "namespace": "kube-system"}} for p in HEALTHY]
+    assert checks.verify_cluster_settled(read(*healthy, stranded)) is False
+    assert checks.verify_cluster_settled(read(*healthy, stranded), ["w2"]) is True
+    assert checks.verify_node_settled({**GIVEN, "cluster": read(*healthy, stranded)}, 30001, cluster=True,
+                                      down=["w2"]) is True
+    # the judgement still counts it
+    rows = {r["check"]: r for r in checks.verify_cluster_checks(read(*healthy, stranded), **CLUSTER_ARGS)}
+    assert rows["kube-system-pods"]["ok"] is False
+
+
 NODE_ARGS = dict(node="w1", url="http://10.0.0.2:30001/", node_port=30001, page_text="Welcome to nginx",
                  services={"Debian": "netfilter-persistent", "RedHat": "iptables"})
 ROUTES = ("default via 172.24.26.1 dev eth0\n"
