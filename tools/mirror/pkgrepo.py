@@ -20,7 +20,7 @@ A tool for instructors who want a mirror of their own artifacts; the molecule sc
     python tools/mirror/pkgrepo.py build [--artifacts DIR] [--out DIR]
     python tools/mirror/pkgrepo.py serve --name LAB --bind ADDR [--port 8088] [--root DIR]
     python tools/mirror/pkgrepo.py stop (--name LAB | --all)
-    python tools/mirror/pkgrepo.py registry [--artifacts DIR] [--registry localhost:5000]
+    python tools/mirror/pkgrepo.py registry [--artifacts DIR] [--registry HOST:PORT]
 
 Limits, said plainly: cri-tools carries no crictl (none can be had here: no reachable registry
 or repository ships one for 1.20), so the package only satisfies kubeadm's dependency; the
@@ -494,6 +494,13 @@ def registry(artifacts: Path, endpoint: str) -> None:
                           " push the artifacts' images first (tools/artifacts/registry.sh push)")
 
 
+def _local_registry(artifacts: Path) -> str:
+    """The host registry labtool.local starts for these artifacts (each its own port)."""
+    from labtool.local.host import registry_port
+
+    return f"localhost:{registry_port(artifacts)}"
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -516,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--all", action="store_true")
     p = sub.add_parser("registry", help="make the host registry serve every image kubeadm asks for")
     p.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
-    p.add_argument("--registry", default="localhost:5000")
+    p.add_argument("--registry", default=None,
+                   help="HOST:PORT (default: localhost and the port the local lab gives these artifacts)")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -528,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stop":
             stop_all() if args.all else stop(args.name)
         else:
-            registry(args.artifacts.resolve(), args.registry)
+            registry(args.artifacts.resolve(), args.registry or _local_registry(args.artifacts.resolve()))
     except (MirrorError, OSError, urllib.error.URLError) as exc:
         print(f"pkgrepo.py: error: {exc}", file=sys.stderr)
         return 1
