@@ -105,7 +105,7 @@ def test_node_prep_answers_the_iptables_roles_debconf_questions():
     """iptables-persistent is installed by node_prep, so node_prep gives the answers the
     iptables role would have given before installing it."""
     wiring = yaml.safe_load((ROOT / "playbooks/group_vars/all/nodes.yml").read_text())
-    task = yaml.safe_load((ROOT / "roles/iptables/tasks/install.yml").read_text())[0]
+    task = yaml.safe_load((ROOT / "roles/iptables/tasks/packages.yml").read_text())[0]
     assert task["ansible.builtin.debconf"]["name"] == "iptables-persistent"
     role = {f"iptables-persistent/{q}": task["ansible.builtin.debconf"]["value"] for q in task["loop"]}
     assert {a["question"]: a["value"] for a in wiring["nodes_debconf"]["Debian"]} == role
