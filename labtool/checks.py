@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any, Callable
 
 from labtool import _paths, access, exitcodes
@@ -13,9 +14,8 @@ from labtool.preflight import Finding, NodeFacts, Preflight, event_time, judge
 
 PLAYBOOK = "check"
 # the tasks of playbooks/check.yml, by name
-_PROBE_ROOT = "Check: log in, become root with sudo, and read python3, the hardware, the ports, the reach"
+_PROBE_ROOT = "Check: log in, become root with sudo, and read python3, the OS, the hardware, the ports, the reach"
 _PROBE = "Check: log in and read the same without sudo"
-_SETUP = "Check: read the node's facts"
 
 
 def sources_needed(lab: Any) -> list[str]:
@@ -67,10 +67,7 @@ class FactsCatcher:
                 f.sudo = {"failed": True, **res} if kind == "runner_on_failed" else {"failed": False}
             if kind == "runner_on_ok":
                 self._probe(f, str(res.get("stdout") or ""))
-        elif task == _SETUP and kind == "runner_on_ok":
-            facts = {k.removeprefix("ansible_"): v for k, v in (res.get("ansible_facts") or {}).items()}
-            f.setup = {**f.setup, **facts}
-            f.seen_at = event_time(event.get("created"))
+                f.seen_at = event_time(event.get("created"))
 
     @staticmethod
     def _probe(f: NodeFacts, stdout: str) -> None:
@@ -90,9 +87,60 @@ class FactsCatcher:
                 f.reach_cp = data.get("reach_cp")
                 f.sources = [s for s in data.get("sources") or [] if isinstance(s, dict)]
                 if isinstance(data.get("facts"), dict):
-                    f.setup = {**data["facts"], **f.setup}
+                    f.setup = {**data["facts"], **distribution_facts(data.get("release_files") or {})}
                 return
         f.python = "none"
+
+
+def distribution_facts(files: dict[str, Any]) -> dict[str, str]:
+    """What setup's distribution subset reports, from the release files the probe read
+    ({path: text}), derived as ansible-core does: os-release's ID, VERSION_ID and code name
+    (the more precise point release of Debian and CentOS from their own files), then the name
+    given by the first release file that names the distribution."""
+    text = {path: body.strip() for path, body in files.items() if isinstance(body, str) and body.strip()}
+    fields = _os_release_fields(text.get("/etc/os-release") or text.get("/usr/lib/os-release", ""))
+    ident, version = fields.get("ID", "").lower(), fields.get("VERSION_ID", "")
+    own_file = {"debian": text.get("/etc/debian_version", ""),
+                "centos": text.get("/etc/centos-release", "")}.get(ident, "")
+    precise = (re.search(r"\d+(?:\.\d+)*", own_file) or [""])[0] if ident == "centos" else own_file
+    if precise.count(".") > version.count(".") or not version:
+        version = ".".join(precise.split(".")[:2]) if ident == "centos" else precise
+    coded = re.search(r"\((\D+)\)|,\s*(\D+)", fields.get("VERSION", ""))
+    release = fields.get("VERSION_CODENAME", fields.get("UBUNTU_CODENAME",
+                                                        coded and (coded[1] or coded[2]) or ""))
+    guess = {"amzn": "Amazon", "rhel": "Redhat"}.get(ident, ident.capitalize()) or "OtherLinux"
+    name, release = _named_by_release_file(text, fields, guess, release)
+    return {"distribution": name, "distribution_version": version or "NA",
+            "distribution_major_version": version.split(".")[0] or "NA",
+            "distribution_release": release or "NA"}
+
+
+def _os_release_fields(os_release: str) -> dict[str, str]:
+    try:
+        return dict(t.split("=", 1) for t in shlex.split(os_release, comments=True) if "=" in t)
+    except ValueError:  # an unbalanced quote
+        return {}
+
+
+def _named_by_release_file(text: dict[str, str], fields: dict[str, str], guess: str,
+                           release: str) -> tuple[str, str]:
+    """setup's distribution name (and Debian's and CentOS Stream's release), from the release
+    files in ansible-core's order: Oracle's, CentOS Stream's, Red Hat's family, then
+    /etc/os-release (Debian, Raspbian, Ubuntu, else its NAME)."""
+    redhat, os_release = text.get("/etc/redhat-release", ""), text.get("/etc/os-release", "")
+    if "/etc/oracle-release" in text:
+        oracle = text["/etc/oracle-release"]
+        return ("OracleLinux" if "Oracle Linux" in oracle else oracle.split()[0]), release
+    if "CentOS Stream" in text.get("/etc/centos-release", ""):
+        return "CentOS", "Stream"
+    if redhat:
+        return ("RedHat" if "Red Hat" in redhat else redhat.split()[0]), release
+    if "Debian" in os_release or "Raspbian" in os_release:
+        pretty = re.search(r"PRETTY_NAME=[^(]+ \(?([^)]+?)\)", os_release)
+        return "Debian", pretty[1] if pretty else release
+    if "Ubuntu" in os_release:
+        return "Ubuntu", release
+    return (fields.get("NAME") or guess) if os_release else guess, release
 
 
 def gather(lab: Any, *, verbosity: int = 0, on_event: Callable[[dict[str, Any]], None] | None = None):

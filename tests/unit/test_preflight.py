@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
 
 from labtool import exitcodes
-from labtool.checks import FactsCatcher, sources_needed
+from labtool.checks import FactsCatcher, distribution_facts, sources_needed
 from labtool.labfile import load_lab, parse_lab
-from labtool.preflight import NodeFacts, judge, listening_ports
+from labtool.preflight import NodeFacts, event_time, judge, listening_ports
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "preflight"
 NOW = 1764868000.0
@@ -178,27 +177,56 @@ def test_a_source_that_does_not_answer_suggests_the_proxy():
     assert "https://pkgs.k8s.io/" in row.result and "sources.proxy" in row.fix
 
 
-PROBE = "Check: log in, become root with sudo, and read python3, the hardware, the ports, the reach"
+PROBE = "Check: log in, become root with sudo, and read python3, the OS, the hardware, the ports, the reach"
 PLAIN = "Check: log in and read the same without sudo"
-SETUP = "Check: read the node's facts"
+RELEASE_FILES = json.loads((FIXTURES / "release-files.json").read_text())
+DISTRIBUTION = ("distribution", "distribution_version", "distribution_major_version", "distribution_release")
+
+
+def probe_output(name: str, **extra) -> str:
+    """The raw probe's JSON line for a node whose setup would report fixture ``name``: its
+    facts but for the distribution, which the probe brings as the release files."""
+    facts = {k: v for k, v in setup_facts(name).items() if k not in DISTRIBUTION}
+    return json.dumps({"python": facts["python_version"], "listening": PROC_NET_TCP, "facts": facts,
+                       "release_files": RELEASE_FILES[name], **extra}) + "\r\n"
+
+
+@pytest.mark.parametrize("name", ["ubuntu-22.04.json", "ubuntu-24.04.json", "rocky-9.json"])
+def test_the_release_files_give_setups_distribution_facts(name):
+    setup = setup_facts(name)
+    assert distribution_facts(RELEASE_FILES[name]) == {k: setup[k] for k in DISTRIBUTION}
+
+
+def test_debian_takes_its_point_release_from_debian_version():
+    assert distribution_facts(RELEASE_FILES["debian-12"]) == {
+        "distribution": "Debian", "distribution_version": "12.15", "distribution_major_version": "12",
+        "distribution_release": "bookworm"}
+
+
+def test_oracle_linux_is_not_taken_for_red_hat():
+    facts = three_distinct()
+    facts["cp"] = node("ubuntu-24.04.json", **distribution_facts(RELEASE_FILES["oracle-9"]))
+    finding = by(judge(lab(), facts), "cp", "os")
+    assert not finding.ok and finding.result.startswith("OracleLinux 9.3: OracleLinux is not one labtool knows")
+
+
+def test_unreadable_release_files_leave_an_unknown_os():
+    assert distribution_facts({"/etc/os-release": 'NAME="unbalanced'})["distribution"] == "OtherLinux"
+    assert distribution_facts({})["distribution_major_version"] == "NA"
 
 
 def test_the_catcher_keeps_each_tasks_result_by_node():
     catcher = FactsCatcher()
-    raw = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
-    probe = {"python": "3.10.12", "listening": PROC_NET_TCP, "kubelet_conf": False,
-             "reach_cp": {"failed": False}, "sources": [{"url": "https://pkgs.k8s.io/", "ok": True}],
-             "facts": {"processor_vcpus": 2, "memtotal_mb": 1967, "product_uuid": "u-1"}}
+    raw = setup_facts("ubuntu-22.04.json")
+    sources = [{"url": "https://pkgs.k8s.io/", "ok": True}]
     events = [
-        {"event": "runner_on_ok", "event_data": {"host": "cp", "task": PROBE,
-                                                  "res": {"stdout": json.dumps(probe) + "\r\n"}}},
-        {"event": "runner_on_ok", "created": "2026-12-04T17:00:00.000000",
-         "event_data": {"host": "cp", "task": SETUP, "res": copy.deepcopy(raw)}},
+        {"event": "runner_on_ok", "created": "2026-12-04T17:00:00.000000", "event_data": {
+            "host": "cp", "task": PROBE, "res": {"stdout": probe_output(
+                "ubuntu-22.04.json", reach_cp={"failed": False}, sources=sources)}}},
         {"event": "runner_on_failed", "event_data": {"host": "w2", "ignore_errors": True, "task": PROBE,
          "res": {"msg": "Missing sudo password", "failed": True}}},
         {"event": "runner_on_ok", "event_data": {"host": "w2", "task": PLAIN,
                                                   "res": {"stdout": '{"python": "none"}'}}},
-        {"event": "runner_on_ok", "event_data": {"host": "w2", "task": SETUP, "res": copy.deepcopy(raw)}},
         {"event": "runner_on_unreachable", "event_data": {"host": "w1", "task": PROBE,
          "res": {"msg": "Failed to connect to the host via ssh: ssh: connect to host 10.0.0.11 port 22: "
                         "Connection refused", "unreachable": True}}},
@@ -208,11 +236,10 @@ def test_the_catcher_keeps_each_tasks_result_by_node():
     cp, w2 = catcher.facts["cp"], catcher.facts["w2"]
     assert cp.python == "3.10.12" and listening_ports(cp.listening) == {22, 53}
     assert cp.reach_cp == {"failed": False} and cp.sources[0]["ok"]
-    assert cp.setup["distribution"] == "Ubuntu" and cp.sudo == {"failed": False}
-    assert cp.setup["product_uuid"] == raw["ansible_facts"]["ansible_product_uuid"]  # setup's own wins
-    assert cp.seen_at is not None
+    assert cp.setup == raw and cp.sudo == {"failed": False}
+    assert cp.seen_at == event_time("2026-12-04T17:00:00.000000")
     assert w2.sudo["failed"] and w2.sudo["msg"] == "Missing sudo password"
-    assert w2.setup["distribution"] == "Ubuntu" and w2.python == "none"
+    assert w2.setup == {} and w2.python == "none"
     assert catcher.facts["w1"].unreachable == "ssh: connect to host 10.0.0.11 port 22: Connection refused"
 
 
@@ -230,13 +257,9 @@ def test_up_stops_before_changing_anything_when_a_check_fails(write_lab, monkeyp
     def run_playbook(name, lab, **options):
         ran.append(name)
         if options.get("on_event") is not None:
-            clone = node("ubuntu-22.04.json")
-            for host in ("cp", "w1", "w2"):
-                res = json.loads((FIXTURES / "ubuntu-22.04.json").read_text())
-                probe = {"python": clone.python, "listening": PROC_NET_TCP}
-                for task, r in ((PROBE, {"stdout": json.dumps(probe)}), (SETUP, res)):
-                    options["on_event"]({"event": "runner_on_ok",
-                                         "event_data": {"host": host, "task": task, "res": r}})
+            for host in ("cp", "w1", "w2"):  # three clones
+                options["on_event"]({"event": "runner_on_ok", "event_data": {
+                    "host": host, "task": PROBE, "res": {"stdout": probe_output("ubuntu-22.04.json")}}})
         return RunResult(playbook=name, status="successful", rc=0)
 
     monkeypatch.setattr(runner, "run_playbook", run_playbook)
