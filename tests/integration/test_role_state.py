@@ -53,10 +53,15 @@ IMPLIED = {
     "ansible.builtin.dpkg_selections": ["/var/lib/dpkg/status"],
     "ansible.builtin.debconf": ["/var/lib/dpkg/status"],
     "labtool.lab.deb_packages": ["/var/lib/dpkg/status"],
-    # where the artifacts' files go (roles/kube_packages/tasks/probe.yml)
-    "labtool.lab.install_files": ["/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl",
-                                  "/usr/bin/crictl", "/opt/cni/bin", "/etc/systemd/system/kubelet.service",
-                                  "/etc/systemd/system/kubelet.service.d"],
+}
+# labtool.lab.install_files takes its list from a variable: where each role's goes
+INSTALLED_BY_ROLE = {
+    # the artifacts' files (roles/kube_packages/tasks/probe.yml)
+    "kube_packages": ["/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl", "/usr/bin/crictl",
+                      "/opt/cni/bin", "/etc/systemd/system/kubelet.service",
+                      "/etc/systemd/system/kubelet.service.d"],
+    # an air-gapped node's OS packages (roles/node_prep/vars/main.yml: _node_prep_debs_node_dir)
+    "node_prep": ["/var/lib/labtool/debs"],
 }
 UNIT_MODULES = ("labtool.lab.units", "ansible.builtin.systemd_service", "ansible.builtin.systemd",
                 "ansible.builtin.service")
@@ -240,7 +245,7 @@ WRITERS = sorted(p.parent.parent.name for p in ROLES.glob("*/tasks/main.yml"))
 def test_every_role_that_writes_node_state_declares_it(role):
     writes = [task.get("name") for task, _ in tasks_of(ROLES / role)
               if module_of(task)[0] in PATH_ARGS or module_of(task)[0] in IMPLIED
-              or module_of(task)[0] in ("labtool.lab.files",) + UNIT_MODULES]
+              or module_of(task)[0] in ("labtool.lab.files", "labtool.lab.install_files") + UNIT_MODULES]
     if role in NO_DECLARATION:
         assert not (ROLES / role / DECLARATION).exists() or writes, role
         return
@@ -267,7 +272,8 @@ def test_every_path_and_unit_a_role_writes_is_in_its_declaration(role):
                     placed.add(what)  # a directory made for declared files inside it counts too
                 else:
                     missing.append(f"{what} -> {path}")
-            for path in IMPLIED.get(module, []):
+            implied = INSTALLED_BY_ROLE[role] if module == "labtool.lab.install_files" else IMPLIED.get(module, [])
+            for path in implied:
                 if not covered(path, paths) and not (module == "ansible.builtin.package" and
                                                      covered("/var/lib/dpkg/status", paths)):
                     missing.append(f"{where}: {task.get('name')}: {module} changes {path}")
