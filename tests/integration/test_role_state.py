@@ -272,6 +272,8 @@ def test_every_path_and_unit_a_role_writes_is_in_its_declaration(role):
                     placed.add(what)  # a directory made for declared files inside it counts too
                 else:
                     missing.append(f"{what} -> {path}")
+            if module == "labtool.lab.install_files":
+                assert role in INSTALLED_BY_ROLE, f"{role} installs files: say where in INSTALLED_BY_ROLE"
             implied = INSTALLED_BY_ROLE[role] if module == "labtool.lab.install_files" else IMPLIED.get(module, [])
             for path in implied:
                 if not covered(path, paths) and not (module == "ansible.builtin.package" and
