@@ -52,9 +52,9 @@ RULES = [
 ]
 
 
-# The 1 ms poll of Ansible's strategy (time.sleep(internal_poll_interval) in
-# _wait_on_pending_results) is seen as running by py-spy; measured alone it costs next to no
-# CPU (a 60 s task: the same CPU with internal_poll_interval 0.001 and 0.05).
+# The poll of Ansible's strategy (time.sleep(internal_poll_interval) in _wait_on_pending_results)
+# is seen as running by py-spy, which samples it whether it sleeps or runs; its real cost, about
+# 2.4 % of a core at the default 1 ms, is why ansible.cfg sets 10 ms (bench/RESULTS.md).
 IDLE_LEAVES = ("StrategyBase._wait_on_pending_results (ansible/plugins/strategy/__init__.py:796)",)
 KINDS = {1: "labtool", 2: "ansible-playbook main", 3: "ansible-playbook workers (and Mitogen's mux)"}
 
