@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The controller's CPU for one host-task, by kind of task, under linear and mitogen_linear.
+"""The controller's CPU for one host-task, by kind of task, under two strategies side by side:
+labtool (labtool.lab.linear, ansible.cfg's), linear (Ansible's own) or mitogen (mitogen_linear).
 
-    /opt/labtool-venv/bin/python bench/host_task_cost.py [--hosts 3] [--tasks 40] [--repeat 3]
+    /opt/labtool-venv/bin/python bench/host_task_cost.py [--hosts 3] [--tasks 40] [--repeat 3] \
+        [--strategies linear,labtool]
 
 No lab needed: the hosts are this machine (``ansible_connection: local``), so the nodes' side
 is nothing but a local module run. For each kind of task, a playbook of ``--tasks`` such tasks
@@ -9,7 +11,8 @@ on ``--hosts`` hosts is run through ansible-runner (as labtool runs playbooks: t
 awx_display callback, the event stream and the job_events files), and the CPU of the run
 (this process's children: ansible-playbook, its workers and Mitogen's processes, plus the
 runner's own thread in this process) less that of a playbook with no task, divided by
-hosts x tasks, is the cost of one host-task. Median of ``--repeat`` runs. Light enough to run
+hosts x tasks, is the cost of one host-task. Median of ``--repeat`` runs, the two strategies
+alternating. Light enough to run
 beside other work, but CPU seconds still grow under load: compare within one run only.
 """
 
@@ -36,6 +39,7 @@ KINDS = {
     "assert": {"ansible.builtin.assert": {"that": ["1 + 1 == 2"], "quiet": True}},
     "debug": {"ansible.builtin.debug": {"msg": "hello"}},
     "command (a module on the host)": {"ansible.builtin.command": {"argv": ["true"]}, "changed_when": False},
+    "command skipped (when false)": {"ansible.builtin.command": {"argv": ["true"]}, "when": "bench_never | default(false)"},
 }
 
 
@@ -72,25 +76,28 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--strategies", default="linear,labtool",
+                        help="two of labtool (labtool.lab.linear), linear (Ansible's), mitogen")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="labtool-bench-cost-"))
     cpu: dict[tuple[str, str], list[float]] = {}
+    pair = tuple(args.strategies.split(","))
     for r in range(args.repeat):
         for kind in KINDS:
-            for strategy in (("linear", "mitogen") if r % 2 == 0 else ("mitogen", "linear")):
+            for strategy in (pair if r % 2 == 0 else pair[::-1]):
                 cpu.setdefault((kind, strategy), []).append(run_once(kind, strategy, args.hosts, args.tasks, work))
                 print(".", end="", flush=True)
     print(f"\nCPU seconds of a playbook run of {args.tasks} tasks on {args.hosts} local hosts (median of"
           f" {args.repeat}), and per host-task beyond the empty playbook")
-    print(f"  {'task':32} {'linear run':>10} {'ms/host-task':>12} {'mitogen run':>11} {'ms/host-task':>12}")
+    print(f"  {'task':32} {pair[0] + ' run':>11} {'ms/host-task':>12} {pair[1] + ' run':>11} {'ms/host-task':>12}")
     for kind in KINDS:
         cells = []
-        for strategy in ("linear", "mitogen"):
+        for strategy in pair:
             run = statistics.median(cpu[(kind, strategy)])
             base = statistics.median(cpu[("none (baseline)", strategy)])
             each = (run - base) / (args.hosts * args.tasks) * 1000 if KINDS[kind] else 0.0
             cells += [f"{run:.2f}", f"{each:.0f}" if KINDS[kind] else "-"]
-        print(f"  {kind:32} {cells[0]:>10} {cells[1]:>12} {cells[2]:>11} {cells[3]:>12}")
+        print(f"  {kind:32} {cells[0]:>11} {cells[1]:>12} {cells[2]:>11} {cells[3]:>12}")
     return 0
 
 

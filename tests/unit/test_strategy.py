@@ -7,12 +7,16 @@ import os
 from labtool import strategy
 
 
-def test_linear_by_default_and_by_name():
+def test_ansible_cfg_s_strategy_by_default_and_by_name():
     assert strategy.strategy_env({}) == {}
-    assert strategy.strategy_env({"LABTOOL_STRATEGY": "linear"}) == {}
+    assert strategy.strategy_env({"LABTOOL_STRATEGY": "labtool"}) == {}
 
 
-def test_an_unknown_strategy_is_reported_and_linear_is_used(capsys):
+def test_ansible_s_own_linear_by_name():
+    assert strategy.strategy_env({"LABTOOL_STRATEGY": "Linear"}) == {"ANSIBLE_STRATEGY": "ansible.builtin.linear"}
+
+
+def test_an_unknown_strategy_is_reported_and_the_default_is_used(capsys):
     assert strategy.strategy_env({"LABTOOL_STRATEGY": "turbo"}) == {}
     assert "LABTOOL_STRATEGY" in capsys.readouterr().err
 

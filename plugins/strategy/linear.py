@@ -1,0 +1,112 @@
+# Copyright: labtool contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ansible's linear strategy, but the actions that only ever run on the controller run in the
+strategy's own process instead of a forked worker."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: linear
+short_description: Ansible's linear strategy, controller-only actions run without a fork
+description:
+  - Runs a play exactly as C(ansible.builtin.linear) does (task by task, every host finishing
+    a task before any starts the next), with one difference in how a host-task is executed.
+  - Ansible forks a worker process for every host and task, also for the actions that never
+    leave the controller (set_fact, assert, debug, fail, include_vars, the argument spec
+    validation, include_tasks, include_role). This strategy runs those in its own process,
+    with Ansible's own C(TaskExecutor) on a copy of the task, and hands the result to the
+    same results queue a worker would; callbacks, registered variables, facts, failures and
+    the recap are unchanged.
+  - A task of any other action that has a C(when) and no loop has its condition evaluated
+    here first, as C(TaskExecutor) does; when it is false, the skipped result is sent from
+    here, and when it holds the task goes to a worker, which evaluates it again and runs it.
+  - Everything else (a module on a node, a connection) is forked to a worker as in
+    C(ansible.builtin.linear).
+  - Measured in labtool's bench/RESULTS.md.
+author: labtool contributors
+"""
+
+from ansible import constants as C
+from ansible._internal import _task
+from ansible._internal._errors import _error_utils
+from ansible.executor.task_executor import TaskExecutor
+from ansible.executor.task_result import _RawTaskResult
+from ansible.plugins import loader as plugin_loader
+from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
+
+# Actions whose plugins never open a connection nor run a module. A task with a loop or a
+# delegate_to still qualifies: neither makes these actions touch a node.
+CONTROLLER_ACTIONS = frozenset(
+    C._ACTION_SET_FACT + C._ACTION_DEBUG + C._ACTION_INCLUDE_VARS + C._ACTION_ALL_INCLUDES
+    + C.add_internal_fqcns(("assert", "fail", "validate_argument_spec"))
+)
+
+
+def runs_on_controller(task) -> bool:
+    return task.action in CONTROLLER_ACTIONS
+
+
+def may_be_skipped_here(task) -> bool:
+    """A loop's condition is evaluated per item, each item sending its own event: the
+    condition of a task with a loop is left to the worker."""
+    return bool(task.when) and task.loop is None and task.loop_with is None
+
+
+class _ConditionHolds(BaseException):
+    """Not an error: the task runs, on a worker. A BaseException so that neither
+    TaskExecutor.run nor _execute turns it into a failed result."""
+
+
+class _SkipOrHandOver(TaskExecutor):
+    """TaskExecutor as far as the task's condition: the skipped result when it is false,
+    _ConditionHolds when it holds."""
+
+    def _execute_internal(self, templar, variables):
+        resolve = self._task._resolve_conditional
+
+        def resolve_or_hand_over(*args, **kwargs):
+            if resolve(*args, **kwargs):
+                raise _ConditionHolds()
+            return False
+
+        self._task._resolve_conditional = resolve_or_hand_over
+        return super()._execute_internal(templar, variables)
+
+
+class StrategyModule(LinearStrategyModule):
+
+    def _queue_task(self, host, task, task_vars, play_context):
+        result = self._result_without_worker(host, task, task_vars, play_context)
+        if result is None:
+            return super()._queue_task(host, task, task_vars, play_context)
+        self._queued_task_cache[(host.name, task._uuid)] = {
+            'host': host, 'task': task, 'task_vars': task_vars, 'play_context': play_context,
+        }
+        self._tqm.send_callback('v2_runner_on_start', host, task)
+        self._final_q.send_task_result(result)
+        self._pending_results += 1
+
+    def _result_without_worker(self, host, task, task_vars, play_context) -> _RawTaskResult | None:
+        """The host-task's result when it needs no worker, else None."""
+        if runs_on_controller(task):
+            return self._execute_here(TaskExecutor, host, task, task_vars, play_context)
+        if not may_be_skipped_here(task):
+            return None
+        try:
+            result = self._execute_here(_SkipOrHandOver, host, task, task_vars, play_context)
+        except _ConditionHolds:
+            return None
+        return result if result.is_skipped() else None  # an error in the condition: the worker reports it
+
+    def _execute_here(self, executor, host, task, task_vars, play_context) -> _RawTaskResult:
+        """What a worker would send for this host-task. TaskExecutor changes the task it runs
+        (squash, post_validate), which a fork throws away: here it runs on a copy."""
+        own_task = task.copy(exclude_tasks=True)
+        try:
+            with _task.TaskContext(own_task):
+                result = executor(host, own_task, task_vars, play_context, self._loader,
+                                  plugin_loader.get_plugin_loader_namespace(), self._final_q,
+                                  self._variable_manager).run()
+        except Exception as error:  # as the worker: a failed result, never a broken strategy
+            result = _error_utils.result_dict_from_exception(error)
+        return _RawTaskResult(host=host, task=own_task, return_data=result, task_fields=own_task.dump_attrs())
