@@ -76,27 +76,33 @@ class _SkipOrHandOver(TaskExecutor):
 class StrategyModule(LinearStrategyModule):
 
     def _queue_task(self, host, task, task_vars, play_context):
-        result = self._result_without_worker(host, task, task_vars, play_context)
-        if result is None:
-            return super()._queue_task(host, task, task_vars, play_context)
+        # the results thread looks every result up here, a loop's item results included,
+        # which TaskExecutor sends while it runs
         self._queued_task_cache[(host.name, task._uuid)] = {
             'host': host, 'task': task, 'task_vars': task_vars, 'play_context': play_context,
         }
-        self._tqm.send_callback('v2_runner_on_start', host, task)
+        if runs_on_controller(task):
+            self._tqm.send_callback('v2_runner_on_start', host, task)
+            self._hand_in(self._execute_here(TaskExecutor, host, task, task_vars, play_context))
+        elif may_be_skipped_here(task) and (skipped := self._skipped_here(host, task, task_vars, play_context)):
+            self._tqm.send_callback('v2_runner_on_start', host, task)
+            self._hand_in(skipped)
+        else:
+            super()._queue_task(host, task, task_vars, play_context)
+
+    def _hand_in(self, result: _RawTaskResult) -> None:
+        """Into the results queue, as a worker hands in its result."""
         self._final_q.send_task_result(result)
         self._pending_results += 1
 
-    def _result_without_worker(self, host, task, task_vars, play_context) -> _RawTaskResult | None:
-        """The host-task's result when it needs no worker, else None."""
-        if runs_on_controller(task):
-            return self._execute_here(TaskExecutor, host, task, task_vars, play_context)
-        if not may_be_skipped_here(task):
-            return None
+    def _skipped_here(self, host, task, task_vars, play_context) -> _RawTaskResult | None:
+        """The skipped result when the task's condition is false, else None (it holds, or
+        evaluating it failed: the worker runs the task, or reports the error, as always)."""
         try:
             result = self._execute_here(_SkipOrHandOver, host, task, task_vars, play_context)
         except _ConditionHolds:
             return None
-        return result if result.is_skipped() else None  # an error in the condition: the worker reports it
+        return result if result.is_skipped() else None
 
     def _execute_here(self, executor, host, task, task_vars, play_context) -> _RawTaskResult:
         """What a worker would send for this host-task. TaskExecutor changes the task it runs
