@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Ansible's linear strategy beside Mitogen's mitogen_linear, on fresh local labs, in one run.
+"""Strategies side by side on fresh local labs, in one run: labtool's labtool.lab.linear
+(ansible.cfg's), Ansible's own linear, Mitogen's mitogen_linear.
 
     flock /tmp/labtool-heavy.lock /opt/labtool-venv/bin/python bench/strategies.py \\
         [--what single|class|all] [--reps N] [--labs 3] [--name bench-st] \\
         [--variant NAME:VAR=VALUE,...]... [--results FILE] [--table-only]
 
 (root: Docker, and the controller's CPU is read from a cpuacct cgroup and the kernel's process
-accounting.) Each repetition runs every variant (default: ``linear``, and ``mitogen`` =
-``LABTOOL_STRATEGY=mitogen``), alternating which goes first, each on a fresh lab:
+accounting.) Each repetition runs every variant (default: ``labtool``, ansible.cfg's strategy,
+and ``linear`` = ``LABTOOL_STRATEGY=linear``; ``--variant mitogen:LABTOOL_STRATEGY=mitogen``
+for Mitogen), alternating which goes first, each on a fresh lab:
 
 - ``single``: a fresh local lab, then ``labtool up -f lab.yml`` (the first up, verify
   included), ``labtool up`` again (the second: nothing to change) and
@@ -50,7 +52,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LABTOOL = Path(sys.executable).parent / "labtool"
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-DEFAULT_VARIANTS = {"linear": {"LABTOOL_STRATEGY": "linear"}, "mitogen": {"LABTOOL_STRATEGY": "mitogen"}}
+DEFAULT_VARIANTS = {"labtool": {"LABTOOL_STRATEGY": "labtool"}, "linear": {"LABTOOL_STRATEGY": "linear"}}
 HZ = 100  # acct v3 times are in AHZ ticks
 
 
@@ -345,7 +347,7 @@ def main() -> int:
     parser.add_argument("--labs", type=int, default=3, help="labs in the class")
     parser.add_argument("--name", default="bench-st", help="the single lab's name; the class: <name>c")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
-                        help="a variant to run instead of the defaults (linear, mitogen); repeatable. VAR=VALUE: "
+                        help="a variant to run instead of the defaults (labtool, linear); repeatable. VAR=VALUE: "
                         "labtool's environment; +VAR=VALUE: an inventory variable of every node "
                         "(e.g. +mitogen_ssh_compression=false)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "strategies.jsonl")

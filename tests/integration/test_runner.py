@@ -26,6 +26,9 @@ PLAYBOOK = """\
     - name: See that Ansible reads the strategy's poll interval from it (no environment variable sets it)
       ansible.builtin.assert:
         that: lookup('ansible.builtin.config', 'DEFAULT_INTERNAL_POLL_INTERVAL') | float == 0.01
+    - name: See that the playbook runs under labtool's strategy (plugins/strategy/linear.py)
+      ansible.builtin.assert:
+        that: lookup('ansible.builtin.config', 'DEFAULT_STRATEGY') == 'labtool.lab.linear'
     - name: Change something
       ansible.builtin.command: "true"
       changed_when: true
@@ -60,7 +63,7 @@ def test_run_playbook_collects_the_result(lab, tmp_path):
     assert result.status == "failed" and result.rc == 2
     counts = result.hosts["localhost"]
     # Ansible's recap: an ignored failure counts as ok and ignored; command reports changed
-    assert (counts.ok, counts.changed, counts.failed, counts.ignored) == (6, 2, 1, 1)
+    assert (counts.ok, counts.changed, counts.failed, counts.ignored) == (7, 2, 1, 1)
     (failure,) = result.failures
     assert (failure.host, failure.task) == ("localhost", "Fail for real")
     assert "boom" in failure.message
