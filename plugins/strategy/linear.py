@@ -20,8 +20,8 @@ description:
   - A task of any other action that has a C(when) and no loop has its condition evaluated
     here first, as C(TaskExecutor) does; when it is false, the skipped result is sent from
     here, and when it holds the task goes to a worker, which evaluates it again and runs it.
-  - Everything else (a module on a node, a connection) is forked to a worker as in
-    C(ansible.builtin.linear).
+  - Everything else (a module on a node, a connection, a task with a C(timeout) or a
+    C(loop_control.pause)) is forked to a worker as in C(ansible.builtin.linear).
   - Measured in labtool's bench/RESULTS.md.
 author: labtool maintainers (@labtool)
 """
@@ -43,7 +43,10 @@ CONTROLLER_ACTIONS = frozenset(
 
 
 def runs_on_controller(task) -> bool:
-    return task.action in CONTROLLER_ACTIONS
+    """A controller-only action, unless the task keeps a worker busy in a way that must not
+    hold up this process: a task timeout (SIGALRM in the worker), a pause between loop items."""
+    pauses = task.loop_control is not None and task.loop_control.pause
+    return task.action in CONTROLLER_ACTIONS and not task.timeout and not pauses
 
 
 def may_be_skipped_here(task) -> bool:

@@ -77,6 +77,8 @@ PIDS_PLAY = [{
          "throttle": 1},
         {"name": "A skipped module", "ansible.builtin.command": {"argv": ["false"]},
          "when": "lookup('pipe', 'echo when $PPID >> ' ~ pids_file) == 'never'"},
+        {"name": "A fact under a task timeout", "ansible.builtin.set_fact": {
+            "timed": "{{ lookup('pipe', 'echo timeout $PPID >> ' ~ pids_file) }}"}, "timeout": 60},
     ],
 }]
 
@@ -154,7 +156,9 @@ def test_controller_only_tasks_and_skips_run_in_one_process_not_a_worker_each(tm
         assert run(tmp_path, PIDS_PLAY, strategy, pids_file=str(pids_file)).status == "successful"
         lines = pids_file.read_text().split("\n")
         pids[strategy] = {kind: {line.split()[1] for line in lines if line.startswith(kind)}
-                          for kind in ("set_fact", "when")}
+                          for kind in ("set_fact", "when", "timeout")}
     # Ansible's linear: a worker for each host and task; ours: ansible-playbook itself
     assert len(pids["linear"]["set_fact"]) == 3 and len(pids["linear"]["when"]) == 3
     assert len(pids["labtool"]["set_fact"] | pids["labtool"]["when"]) == 1
+    # a task timeout is a SIGALRM in the process that runs the task: a worker's, as in linear
+    assert len(pids["labtool"]["timeout"]) == len(pids["linear"]["timeout"]) == 3
