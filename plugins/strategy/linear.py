@@ -20,6 +20,9 @@ description:
   - A task of any other action that has a C(when) and no loop has its condition evaluated
     here first, as C(TaskExecutor) does; when it is false, the skipped result is sent from
     here, and when it holds the task goes to a worker, which evaluates it again and runs it.
+  - Every template and condition is compiled once in this process and the workers forked
+    from it, not every time it is rendered (the compiled code is kept; see
+    C(plugins/plugin_utils/template_code_cache.py)).
   - Everything else (a module on a node, a connection, a task with a C(timeout) or a
     C(loop_control.pause)) is forked to a worker as in C(ansible.builtin.linear).
   - Measured in labtool's bench/RESULTS.md.
@@ -33,6 +36,9 @@ from ansible.executor.task_executor import TaskExecutor
 from ansible.executor.task_result import _RawTaskResult
 from ansible.plugins import loader as plugin_loader
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
+from ansible_collections.labtool.lab.plugins.plugin_utils import template_code_cache
+
+template_code_cache.install()
 
 # Actions whose plugins never open a connection nor run a module. A task with a loop or a
 # delegate_to still qualifies: neither makes these actions touch a node.
