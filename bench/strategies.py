@@ -251,12 +251,21 @@ def host_vars(state: Path, hostvars: dict[str, str]) -> None:
         (group_vars / "all.yml").write_text("".join(f"{k}: {v}\n" for k, v in hostvars.items()))
 
 
+def forget_built(state: Path) -> None:
+    """A first up is a lab's first: the checks run before it. Older labtools' local destroy
+    left the mark that an up went through (labtool/_paths.BUILT_MARK), so a variant of one of
+    them would skip the checks that the other variant runs."""
+    for mark in [state / "built", *state.glob("*/built")]:
+        mark.unlink(missing_ok=True)
+
+
 def single(name: str, variant: str, env: dict[str, str], logs: Path, rep: int, record, keep: bool = False,
            hostvars: dict[str, str] | None = None, scenarios: list[str] | None = None) -> None:
     """A fresh lab: the first up, the second, a full up without verify; destroyed unless ``keep``."""
     home = Path(env["LABTOOL_HOME"])
     labtool(env, "local", "destroy", "--name", name)
     labtool(env, "local", "create", "--name", name)
+    forget_built(home / name)
     host_vars(home / name, hostvars or {})
     lab_file = str(home / name / "lab.yml")
     try:
@@ -277,6 +286,7 @@ def klass(name: str, labs: int, variant: str, env: dict[str, str], logs: Path, r
     home = Path(env["LABTOOL_HOME"])
     labtool(env, "local", "destroy", "--name", name)
     labtool(env, "local", "create", "--labs", str(labs), "--name", name)
+    forget_built(home / name)
     host_vars(home / name, hostvars or {})
     try:
         tag = f"{variant}-class-{rep}"

@@ -36,6 +36,11 @@ PLAYBOOKS_DIR = COLLECTION_ROOT / "playbooks"
 ROLES_DIR = COLLECTION_ROOT / "roles"
 
 
+# <state>/built: an up went through on this lab; the checks of `labtool check` run before
+# every up until then (labtool/checks.py), and again on nodes created anew (local destroy)
+BUILT_MARK = "built"
+
+
 def state_root() -> Path:
     """The root of labtool's state: ``$LABTOOL_HOME`` or ``./.labtool`` (absolute)."""
     home = os.environ.get("LABTOOL_HOME")

@@ -237,18 +237,15 @@ def check_class(classroom: Any, *, verbosity: int = 0, console: Any = None) -> i
 
 # --------------------------------------------------------------------------- before an up
 
-BUILT_MARK = "built"  # <state>/built: an up went through on this lab (its checks passed once)
-
-
 def needs_preflight(lab: Any) -> bool:
     """The checks run before the first up of a lab, until an up goes through."""
-    return not (_paths.state_dir(lab.state_name) / BUILT_MARK).exists()
+    return not (_paths.state_dir(lab.state_name) / _paths.BUILT_MARK).exists()
 
 
 def mark_built(lab: Any) -> None:
     state = _paths.state_dir(lab.state_name)
     if state.is_dir():
-        (state / BUILT_MARK).write_text("an up went through; labtool check runs the checks again\n")
+        (state / _paths.BUILT_MARK).write_text("an up went through; labtool check runs the checks again\n")
 
 
 def before_up(labs: list[Any], check_command: Callable[[Any], str], *, verbosity: int = 0,

@@ -218,12 +218,13 @@ def destroy(name: str = "labtool", echo: Echo = print, *, state: Path | None = N
     network.remove_fence(name, metric, FENCED_CIDRS, echo)
     _record_path(name).unlink(missing_ok=True)
     state = state or _paths.state_dir(name)
-    # what belongs to these nodes: their key, host keys, lab file, and what the playbooks
-    # fetched from them (admin.conf); ansible-runner's logs (runner/) stay for reading
+    # what belongs to these nodes: their key, host keys, lab file, what the playbooks
+    # fetched from them (admin.conf) and the mark that an up went through on them (new nodes
+    # get the checks before their first up); ansible-runner's logs (runner/) stay for reading
     # with the key, the records of the containers it was copied into (nodes.authorize_key)
     records = sorted(p.name for p in state.glob("id_ed25519.pub.*")) if state.is_dir() else []
     for file in ("id_ed25519", "id_ed25519.pub", *records, "known_hosts", "known_hosts.old", "lab.yml",
-                 "inventory.yml", "admin.conf"):
+                 "inventory.yml", "admin.conf", _paths.BUILT_MARK):
         if (state / file).exists():
             (state / file).unlink()
             echo(f"  removed {state / file}")

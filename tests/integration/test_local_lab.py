@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from labtool import local
+from labtool import _paths, local
 from labtool.local import image, network, nodes
 
 pytestmark = pytest.mark.nodes
@@ -155,10 +155,13 @@ def test_destroy_removes_only_this_lab(lab):
     safety = "unreachable 10.244.0.0/16 metric 9999"
     had_safety = safety in sh("ip", "route", "show", "type", "unreachable").stdout
     other = "pytest-local-other"
+    (lab["path"].parent / _paths.BUILT_MARK).write_text("an up went through\n")
     try:
         local.create(other, echo=lambda _m: None, push_images=False)  # a failed create is cleaned too
         other_net = network.inspect(other)
         local.destroy(LAB, echo=lambda _m: None)
+        # new nodes of the same name get the checks before their first up again
+        assert not (lab["path"].parent / _paths.BUILT_MARK).exists()
         assert [r["state"] for r in local.status(LAB)] == ["missing"] * 3  # and no /var volume left
         assert not list(lab["path"].parent.glob("id_ed25519.pub.*"))  # nor a key record
         assert network.inspect(LAB) is None
