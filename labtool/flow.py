@@ -12,8 +12,8 @@ from typing import Any, Callable
 
 from labtool import exitcodes, stages
 
-READ_ONLY_NOTE = ("verify: an up that changed nothing runs the read-only checks; rc-replaces-pod, "
-                  "which deletes a pod, runs with 'labtool verify'")
+READ_ONLY_NOTE = ("verify: an up that found every node as the last up left it runs the read-only checks; "
+                  "rc-replaces-pod, which deletes a pod, runs with 'labtool verify'")
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,18 @@ class UpRequest:
         return not (self.tags or self.check or self.no_verify or self.short_of_everything)
 
     def up_extravars(self) -> dict[str, Any] | None:
-        """The up run's extra vars. When the checks would follow, the up runs the read-only
-        ones itself if it finds every node as the last up left it (the last play of
-        playbooks/up.yml): one ansible-playbook run instead of two."""
+        """The up run's extra vars. When the checks would follow, the up runs them itself (the
+        last play of playbooks/up.yml), one ansible-playbook run instead of two: the read-only
+        ones if it finds every node as the last up left it, all of them if the roles ran and
+        every node is still in the run. Not after --full, whose checks are read-only when it
+        changed nothing, which only the finished run can tell."""
         extra = dict(self.extravars)
         if self.full:
             extra["converge_stamp_skip_unchanged"] = False
         if self.verify_follows:
             extra["labtool_verify_unchanged"] = True
+            if not self.full:
+                extra["labtool_verify_after_roles"] = True
         return extra or None
 
 
@@ -65,6 +69,11 @@ class UpOutcome:
 
 def changed_nothing(result: Any) -> bool:
     return bool(result.hosts) and all(c.changed == 0 for c in result.hosts.values())
+
+
+def read_only_checks(result: Any) -> bool:
+    """Whether the run's checks left out rc-replaces-pod (the only one that changes the lab)."""
+    return bool(result.verify) and not any(c.get("check") == "rc-replaces-pod" for c in result.verify.values())
 
 
 def without(limit: str | None, hosts: list[str], node_count: int) -> str | None:
@@ -95,8 +104,9 @@ def _verify_limit(lab: Any, up: Any, request: UpRequest) -> tuple[bool, str | No
 
 
 def _up_word(up: Any) -> str:
-    if up.verify:  # nothing changed: the up ran the read-only checks itself
-        return "ok, nothing changed, read-only verify " + ("failed" if up.failed_checks else run_word(up))
+    if up.verify:  # the up ran the checks itself, after every node went through it
+        checks = "failed" if up.failed_checks else run_word(up)
+        return f"ok, nothing changed, read-only verify {checks}" if read_only_checks(up) else f"ok, verify {checks}"
     if up.unreachable_hosts and not up.failed_hosts and up.status == "failed":
         return f"done without {', '.join(up.unreachable_hosts)} (unreachable)"
     return run_word(up) + (", nothing changed" if changed_nothing(up) else "")
@@ -116,7 +126,7 @@ def up_then_verify(lab: Any, run: Callable[..., Any], request: UpRequest) -> UpO
     word = _up_word(up) + (f", up to stage {request.until}" if request.short_of_everything else "")
     follows, nodes = _verify_limit(lab, up, request)
     if not follows:
-        return UpOutcome(word, read_only_verify=bool(up.verify))
+        return UpOutcome(word, read_only_verify=read_only_checks(up))
     # the pod-deletion check is itself a change: an up that changed nothing skips it
     read_only = changed_nothing(up)
     extra: dict[str, Any] = {"verify_replace_pod": False} if read_only else {}

@@ -218,6 +218,19 @@ def test_class_up_runs_up_then_verify_for_every_lab(write_lab, fake_class_runs):
                                                     ("s2", "up"), ("s2", "verify")]
 
 
+def test_class_up_that_ran_the_roles_and_every_check_in_one_run(write_lab, fake_class_runs):
+    calls, outcomes = fake_class_runs
+    checks = {"node-ready/cp": {"check": "node-ready", "node": "cp", "ok": True, "detail": "Ready=True"},
+              "rc-replaces-pod/cp": {"check": "rc-replaces-pod", "node": "cp", "ok": True, "detail": "replaced"}}
+    for lab in ("s1", "s2"):
+        outcomes[(lab, "up")] = RunResult(playbook="up", status="successful",
+                                          hosts={"cp": HostCounts(ok=9, changed=4)}, verify=checks)
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD, "class.yml"))])
+    assert result.exit_code == 0, result.output
+    assert sorted((c[0], c[1]) for c in calls) == [("s1", "up"), ("s2", "up")]
+    assert "[s1] up ok, verify ok" in result.output and "read-only" not in result.output
+
+
 def test_class_up_of_an_unchanged_lab_verifies_in_the_up_run(write_lab, fake_class_runs):
     calls, outcomes = fake_class_runs
     checks = {"node-ready/cp": {"check": "node-ready", "node": "cp", "ok": True, "detail": "Ready=True"}}
@@ -228,7 +241,8 @@ def test_class_up_of_an_unchanged_lab_verifies_in_the_up_run(write_lab, fake_cla
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD, "class.yml"))])
     assert result.exit_code == 3, result.output
     assert sorted((c[0], c[1]) for c in calls) == [("s1", "up"), ("s2", "up")]
-    assert all(c[2]["extravars"] == {"labtool_verify_unchanged": True} for c in calls)
+    assert all(c[2]["extravars"] == {"labtool_verify_unchanged": True, "labtool_verify_after_roles": True}
+               for c in calls)
     assert "verify failed: 1 check(s)" in result.output and "failed: cp" not in result.output
     # the words molecule's classroom scenario looks for
     assert "[s1] up ok, nothing changed, read-only verify ok" in result.output

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import GOOD_LAB
-from labtool import commands as cli, runner
+from labtool import commands as cli, flow, runner
 from labtool.commands import _common
 from labtool.events import HostCounts, RunResult
 
@@ -92,6 +92,7 @@ def test_up_full_runs_every_role(write_lab, fake_runs):
     calls, _ = fake_runs
     result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB)), "--full"])
     assert result.exit_code == 0, result.output
+    # verify follows in a run of its own: read-only when the full up changed nothing
     assert calls[0][1]["extravars"] == {"converge_stamp_skip_unchanged": False,
                                         "labtool_verify_unchanged": True}
 
@@ -102,8 +103,9 @@ def test_up_asks_for_the_read_only_checks_only_when_checks_follow(write_lab, fak
     for extra in ([], ["--no-verify"], ["--check"], ["--tags", "iptables"]):
         calls.clear()
         assert CliRunner().invoke(cli.main, ["up", "-f", lab, *extra]).exit_code == 0
-        asked = (calls[0][1]["extravars"] or {}).get("labtool_verify_unchanged", False)
-        assert asked is (not extra), extra
+        extravars = calls[0][1]["extravars"] or {}
+        for asked in ("labtool_verify_unchanged", "labtool_verify_after_roles"):
+            assert extravars.get(asked, False) is (not extra), (extra, asked)
 
 
 UNCHANGED_AND_CHECKED = {
@@ -119,6 +121,30 @@ def test_up_that_ran_the_read_only_checks_starts_no_second_run(write_lab, fake_r
     assert result.exit_code == 0, result.output
     assert [c[0] for c in calls] == ["up"]
     assert "rc-replaces-pod" in result.output and "Welcome to nginx" in result.output
+
+
+ALL_CHECKED = {**UNCHANGED_AND_CHECKED, "rc-replaces-pod/cp": {
+    "check": "rc-replaces-pod", "node": "cp", "ok": True, "detail": "deleted my-nginx-x; 2 of 2 pods Ready"}}
+
+
+def test_up_that_ran_every_check_itself_says_verify_ok_without_the_read_only_note(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    outcomes["up"] = RunResult(playbook="up", status="successful",
+                               hosts={"cp": HostCounts(ok=9, changed=3)}, verify=ALL_CHECKED)
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in calls] == ["up"]
+    assert "rc-replaces-pod" in result.output and flow.READ_ONLY_NOTE not in result.output
+
+
+def test_up_whose_own_checks_fail_exits_3(write_lab, fake_runs):
+    calls, outcomes = fake_runs
+    failed = {**ALL_CHECKED, "rc-replaces-pod/cp": {**ALL_CHECKED["rc-replaces-pod/cp"], "ok": False}}
+    outcomes["up"] = RunResult(playbook="up", status="failed",
+                               hosts={"cp": HostCounts(ok=8, changed=3, failed=1)}, verify=failed)
+    result = CliRunner().invoke(cli.main, ["up", "-f", str(write_lab(GOOD_LAB))])
+    assert result.exit_code == 3, result.output
+    assert [c[0] for c in calls] == ["up"] and flow.READ_ONLY_NOTE not in result.output
 
 
 def test_up_whose_read_only_checks_fail_exits_3(write_lab, fake_runs):
