@@ -23,22 +23,25 @@ description:
   - Every template and condition is compiled once in this process and the workers forked
     from it, not every time it is rendered (the compiled code is kept; see
     C(plugins/plugin_utils/template_code_cache.py)).
+  - It waits for results asleep, woken by each result, instead of looking for them every
+    C(internal_poll_interval).
   - Everything else (a module on a node, a connection, a task with a C(timeout) or a
     C(loop_control.pause)) is forked to a worker as in C(ansible.builtin.linear).
   - Measured in labtool's bench/RESULTS.md.
 author: labtool maintainers (@labtool)
 """
 
+from collections import deque
+
 from ansible import constants as C
 from ansible._internal import _task
 from ansible._internal._errors import _error_utils
 from ansible.executor.task_executor import TaskExecutor
+from ansible.errors import AnsibleError
 from ansible.executor.task_result import _RawTaskResult
 from ansible.plugins import loader as plugin_loader
 from ansible.plugins.strategy.linear import StrategyModule as LinearStrategyModule
 from ansible_collections.labtool.lab.plugins.plugin_utils import template_code_cache
-
-template_code_cache.install()
 
 # Actions whose plugins never open a connection nor run a module. A task with a loop or a
 # delegate_to still qualifies: neither makes these actions touch a node.
@@ -82,7 +85,44 @@ class _SkipOrHandOver(TaskExecutor):
         return super()._execute_internal(templar, variables)
 
 
+# The longest the strategy waits for a result without looking at its workers (a dead worker,
+# an interrupted run); a result wakes it at once.
+WAKE_AT_LEAST_EVERY = 0.25
+
+
+class _ResultsThatWake(deque):
+    """The strategy's queue of results; the results thread appends to it holding
+    ``_results_lock`` (a Condition), and each append wakes the waiting strategy."""
+
+    def __init__(self, condition):
+        super().__init__()
+        self._condition = condition
+
+    def append(self, x):
+        super().append(x)
+        self._condition.notify_all()
+
+
 class StrategyModule(LinearStrategyModule):
+
+    def __init__(self, tqm):
+        super().__init__(tqm)
+        self._results = _ResultsThatWake(self._results_lock)
+        template_code_cache.install()  # before any worker is forked: they inherit it
+
+    def _wait_on_pending_results(self, iterator):
+        """As Ansible's, but asleep until a result arrives instead of looking every
+        internal_poll_interval: no CPU spent while the nodes work, no poll's delay after."""
+        results = []
+        while self._pending_results > 0 and not self._tqm._terminated:
+            if self._tqm.has_dead_workers():
+                raise AnsibleError("A worker was found in a dead state")
+            results.extend(self._process_pending_results(iterator))
+            if self._pending_results > 0:
+                with self._results_lock:
+                    if not self._results:
+                        self._results_lock.wait(WAKE_AT_LEAST_EVERY)
+        return results
 
     def _queue_task(self, host, task, task_vars, play_context):
         # the results thread looks every result up here, a loop's item results included,
