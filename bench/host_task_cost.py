@@ -3,7 +3,7 @@
 labtool (labtool.lab.linear, ansible.cfg's), linear (Ansible's own) or mitogen (mitogen_linear).
 
     /opt/labtool-venv/bin/python bench/host_task_cost.py [--hosts 3] [--tasks 40] [--repeat 3] \
-        [--strategies linear,labtool]
+        [--strategies linear,labtool] [--host-seconds 2 --tasks 10]
 
 No lab needed: the hosts are this machine (``ansible_connection: local``), so the nodes' side
 is nothing but a local module run. For each kind of task, a playbook of ``--tasks`` such tasks
@@ -48,6 +48,13 @@ def cpu_now() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def waiting_kind(seconds: float) -> tuple[str, dict]:
+    """A module that keeps the host busy for ``seconds``: what the strategy costs while it
+    waits (Ansible's linear looks for results every internal_poll_interval)."""
+    return (f"command sleep {seconds:g} (the host works)",
+            {"ansible.builtin.command": {"argv": ["sleep", f"{seconds:g}"]}, "changed_when": False})
+
+
 def run_once(kind: str, strategy: str, hosts: int, tasks: int, work: Path) -> float:
     import ansible_runner
 
@@ -78,7 +85,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--strategies", default="linear,labtool",
                         help="two of labtool (labtool.lab.linear), linear (Ansible's), mitogen")
+    parser.add_argument("--host-seconds", type=float, default=0,
+                        help="also a task that keeps each host busy this long (a run takes tasks x this)")
     args = parser.parse_args()
+    if args.host_seconds > 0:
+        name, task = waiting_kind(args.host_seconds)
+        KINDS[name] = task
     work = Path(tempfile.mkdtemp(prefix="labtool-bench-cost-"))
     cpu: dict[tuple[str, str], list[float]] = {}
     pair = tuple(args.strategies.split(","))
