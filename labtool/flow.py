@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from labtool import exitcodes, stages
 
-READ_ONLY_NOTE = ("verify: an up that found every node as the last up left it runs the read-only checks; "
+READ_ONLY_NOTE = ("verify: nothing changed since the last up, so the up ran the read-only checks; "
                   "rc-replaces-pod, which deletes a pod, runs with 'labtool verify'")
 
 

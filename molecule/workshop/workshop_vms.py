@@ -227,7 +227,8 @@ def walk(lab_file: Path, without_proxy: Path, proxy: Squid) -> None:
     out = labtool("keys again", "keys", "-f", f, ssh=True, become=True)
     assert "had it already (nothing changed)" in out, out
     out = labtool("second up, key-only", "up", "-f", f, become=True)
-    assert "nothing changed" in out, out
+    assert "nothing changed since the last up, so the up ran the read-only checks" in out, out
+    assert "│ rc-ready" in out and "│ rc-replaces-pod" not in out, out  # the read-only checks ran
     search_for_the_passwords(lab_file, proxy)
     check_the_drop_ins()
     read_the_proxy_log(proxy)
